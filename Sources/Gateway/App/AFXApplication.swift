@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// The whole gateway of one process: its PostgreSQL pool, background services and the HTTP
+/// server, in the order they start (and the reverse order they stop).
+public struct AFXApplication: Sendable {
+    public let config: AppConfig
+    public let postgres: PostgresClient
+    public let registry: PrometheusCollectorRegistry
+    public let logger: Logger
+    /// Everything long-running, HTTP server last so it is the first to stop.
+    public let services: [any Service]
+
+    /// Runs every service until SIGTERM/SIGINT (or the task is cancelled), then drains the HTTP
+    /// server, the workers and the pool within `server.shutdownTimeout`.
+    public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        try await serviceGroup(gracefulShutdownSignals: gracefulShutdownSignals).run()
+    }
+
+    public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = []) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: gracefulShutdownSignals,
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = config.server.shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(2)
+        return ServiceGroup(configuration: configuration)
+    }
+}
+
+/// The composition root shared by `afx serve` and the tests.
+/// - Parameter onServerRunning: called with the bound port once the listener is up (tests pass port 0).
+public func buildApplication(
+    _ config: AppConfig, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> AFXApplication {
+    guard let databaseURL = config.database.url else {
+        throw ConfigurationError(key: "database.url", "no database configured; set DATABASE_URL")
+    }
+    let applicationName = "afx:\(config.instanceName):\(ProcessInfo.processInfo.processIdentifier)"
+    var postgresConfiguration = databaseURL.clientConfiguration(applicationName: applicationName)
+    postgresConfiguration.options.maximumConnections = config.database.poolSize
+    postgresConfiguration.options.connectTimeout = config.database.connectTimeout
+    var postgresLogger = logger
+    postgresLogger[metadataKey: "component"] = "postgres"
+    let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: postgresLogger)
+
+    let registry = PrometheusCollectorRegistry()
+    let migrator = Migrator()
+    let readiness = [
+        ReadinessCheck.database(postgres, migrator: migrator, timeout: .seconds(2), logger: logger)
+    ]
+    let samplers = [
+        MetricsSampler.databasePool(
+            postgres, applicationName: applicationName, maxConnections: config.database.poolSize)
+    ]
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    let root = router.group().add(middleware: BodyLimitMiddleware(limit: config.server.bodyLimits.default))
+    HealthController(readiness: readiness, samplers: samplers, registry: registry).addRoutes(to: router)
+    if config.server.debugRoutes {
+        DebugController().addRoutes(to: root)
+    }
+
+    let responder = GatewayResponder(
+        inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
+        trustedProxies: config.server.trustedProxies, honorForwardedFor: config.server.plainHTTP)
+    let server: HTTPServerBuilder =
+        config.server.plainHTTP ? .http1() : try .tls(.http1(), tlsConfiguration: loadTLSConfiguration(config.server))
+    var httpLogger = logger
+    httpLogger[metadataKey: "component"] = "http"
+    let http = Application(
+        responder: responder, server: server,
+        configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.server.port) },
+        logger: httpLogger)
+
+    return AFXApplication(
+        config: config, postgres: postgres, registry: registry, logger: logger, services: [postgres, http])
+}
+
+func loadTLSConfiguration(_ server: AppConfig.Server) throws -> TLSConfiguration {
+    let chain: [NIOSSLCertificate]
+    do {
+        chain = try NIOSSLCertificate.fromPEMFile(server.certificatePath)
+    } catch {
+        throw ConfigurationError(
+            key: "server.certificate",
+            "cannot read a PEM certificate from \(server.certificatePath) (scripts/run generates a development one)")
+    }
+    let key: NIOSSLPrivateKey
+    do {
+        key = try NIOSSLPrivateKey(file: server.privateKeyPath, format: .pem)
+    } catch {
+        throw ConfigurationError(
+            key: "server.privateKey", "cannot read a PEM private key from \(server.privateKeyPath)")
+    }
+    var tls = TLSConfiguration.makeServerConfiguration(
+        certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    tls.minimumTLSVersion = .tlsv12
+    return tls
+}

@@ -1,0 +1,67 @@
+import Logging
+import Store
+
+/// The effective configuration of one `afx` process. Built by `ConfigLoader` from
+/// `config/afx.yaml`, `AFX_*` environment variables and secret files; tests build it in memory.
+public struct AppConfig: Sendable {
+    public enum Environment: String, Sendable, CaseIterable {
+        case development, production
+    }
+
+    public struct Server: Sendable {
+        public var host: String = "0.0.0.0"
+        public var port: Int = 8443
+        /// Plain HTTP, for running behind a TLS-terminating proxy.
+        public var plainHTTP: Bool = false
+        public var certificatePath: String = "certs/server.crt"
+        public var privateKeyPath: String = "certs/server.key"
+        /// Peers whose `X-Forwarded-For` is believed (only in plain-HTTP mode).
+        public var trustedProxies: [IPNetwork] = []
+        public var bodyLimits: BodyLimits = .init()
+        public var shutdownTimeout: Duration = .seconds(10)
+        /// The externally reachable base URL, used when registering webhooks with platforms.
+        public var publicURL: String?
+        public var debugRoutes: Bool = false
+    }
+
+    public struct BodyLimits: Sendable {
+        public var `default`: Int = 1 << 20
+        public var webhooks: Int = 1 << 20
+        public var api: Int = 1 << 20
+    }
+
+    public struct Database: Sendable {
+        public var url: DatabaseURL?
+        public var poolSize: Int = 20
+        public var connectTimeout: Duration = .seconds(5)
+        /// How long a request waits for the database before answering 503.
+        public var requestTimeout: Duration = .seconds(5)
+    }
+
+    public struct Jobs: Sendable {
+        public var enabled: Bool = true
+        public var concurrency: Int = 32
+        public var fetchers: Int = 2
+        public var lease: Duration = .seconds(30)
+        public var pollInterval: Duration = .seconds(1)
+        public var laneWeights: [Int] = [6, 3, 1]
+        public var retention: Duration = .seconds(24 * 3600)
+        public var discardedRetention: Duration = .seconds(7 * 24 * 3600)
+    }
+
+    public struct Secrets: Sendable {
+        /// 32 bytes for AES-256-GCM encryption of credentials at rest.
+        public var encryptionKey: Secret<[UInt8]>?
+        public var jwtSecret: Secret<String>?
+    }
+
+    public var environment: Environment = .production
+    public var instanceName: String = "afx"
+    public var logLevel: Logger.Level = .info
+    public var server = Server()
+    public var database = Database()
+    public var jobs = Jobs()
+    public var secrets = Secrets()
+
+    public init() {}
+}
