@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "afx",
             dependencies: [
-                "Gateway", "Store",
+                "Gateway", "Store", "JobQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +82,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/TestSupport"),
+        .testTarget(name: "ForwardingTests", dependencies: ["Forwarding"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(
+            name: "JobQueueTests",
+            dependencies: [
+                "JobQueue", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -1,10 +1,5 @@
+import JobQueue
 import PostgresNIO
-
-/// The database did not answer within the deadline a request or job gave it.
-public struct DatabaseTimeout: Error, CustomStringConvertible {
-    public let after: Duration
-    public var description: String { "the database did not answer within \(after)" }
-}
 
 extension Error {
     /// True when the error means "PostgreSQL is not reachable right now" rather than "this query is
@@ -36,16 +31,5 @@ extension Error {
 public func withDatabaseDeadline<T: Sendable>(
     _ timeout: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw DatabaseTimeout(after: timeout)
-        }
-        return value
-    }
+    try await withDeadline(timeout, body)
 }

@@ -13,7 +13,10 @@ struct AFX: AsyncParsableCommand {
             variables and DATABASE_URL; secrets only from the environment or *_FILE paths.
             Run `afx config check` to see the effective configuration.
             """,
-        subcommands: [ServeCommand.self, MigrateCommand.self, ConfigCommand.self])
+        subcommands: [
+            ServeCommand.self, WorkCommand.self, MigrateCommand.self, JobsCommand.self, ConfigCommand.self,
+            BenchCommand.self,
+        ])
 }
 
 /// Options every command that reads the configuration shares.

@@ -7,7 +7,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite(.database) struct HTTPSurfaceTests {
+@Suite(.database, .timeLimit(.minutes(3))) struct HTTPSurfaceTests {
     @Test func healthAndReadinessOverRealTLS() async throws {
         try await TestApp.with { app in
             let health = try await app.client.send(.GET, "\(app.baseURL)/healthz")

@@ -4,7 +4,7 @@ import Store
 import TestSupport
 import Testing
 
-@Suite struct MigrationTests {
+@Suite(.timeLimit(.minutes(3))) struct MigrationTests {
     let logger = Logger(label: "test.migrations")
 
     /// A database with nothing in it, not the suite trait's migrated one.

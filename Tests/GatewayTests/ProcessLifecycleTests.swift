@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `afx` as a user runs it: a real process, real signals.
-@Suite(.database) struct ProcessLifecycleTests {
+@Suite(.database, .timeLimit(.minutes(3))) struct ProcessLifecycleTests {
     func environment(_ extra: [String: String] = [:]) async throws -> [String: String] {
         let database = try TestDatabase.required.url
         let certificates = try await TestCertificates.shared()

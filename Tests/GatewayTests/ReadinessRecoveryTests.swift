@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite struct ReadinessRecoveryTests {
+@Suite(.timeLimit(.minutes(3))) struct ReadinessRecoveryTests {
     /// PostgreSQL stopping makes /readyz 503 with the reason; it becomes 200 again on its own once
     /// the server is back, without restarting the gateway.
     @Test func readinessFollowsPostgresDownAndUp() async throws {

@@ -25,7 +25,7 @@ public struct TestApp: Sendable {
         config.server.certificatePath = certificates.certificatePath
         config.server.privateKeyPath = certificates.privateKeyPath
         config.server.debugRoutes = true
-        config.server.shutdownTimeout = .seconds(5)
+        config.server.shutdownTimeout = .seconds(15)
         config.database.url = database
         config.database.poolSize = 8
         config.database.requestTimeout = .seconds(2)

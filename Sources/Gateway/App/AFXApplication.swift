@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import JobQueue
 import Logging
 import NIOSSL
 import PostgresNIO
@@ -15,6 +16,9 @@ import UnixSignals
 public struct AFXApplication: Sendable {
     public let config: AppConfig
     public let postgres: PostgresClient
+    public let jobQueue: JobQueue
+    /// nil when `jobs.enabled` is off.
+    public let workers: WorkerPool?
     public let registry: PrometheusCollectorRegistry
     public let logger: Logger
     /// Everything long-running, HTTP server last so it is the first to stop.
@@ -38,9 +42,12 @@ public struct AFXApplication: Sendable {
 }
 
 /// The composition root shared by `afx serve` and the tests.
-/// - Parameter onServerRunning: called with the bound port once the listener is up (tests pass port 0).
+/// - Parameters:
+///   - serveHTTP: false for a worker-only process (`afx work`).
+///   - onServerRunning: called with the bound port once the listener is up (tests pass port 0).
 public func buildApplication(
-    _ config: AppConfig, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    _ config: AppConfig, logger: Logger, serveHTTP: Bool = true,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> AFXApplication {
     guard let databaseURL = config.database.url else {
         throw ConfigurationError(key: "database.url", "no database configured; set DATABASE_URL")
@@ -55,12 +62,26 @@ public func buildApplication(
 
     let registry = PrometheusCollectorRegistry()
     let migrator = Migrator()
+    var jobLogger = logger
+    jobLogger[metadataKey: "component"] = "jobs"
+    var queueConfiguration = JobQueue.Configuration()
+    queueConfiguration.keepCompletedJobs = config.jobs.retention > .zero
+    let jobQueue = JobQueue(client: postgres, configuration: queueConfiguration, logger: jobLogger)
+    let workers =
+        config.jobs.enabled
+        ? WorkerPool(
+            queue: jobQueue, registry: .standard(),
+            configuration: .init(config.jobs, shutdownTimeout: config.server.shutdownTimeout),
+            logger: jobLogger, observer: JobMetrics(registry: registry))
+        : nil
     let readiness = [
-        ReadinessCheck.database(postgres, migrator: migrator, timeout: .seconds(2), logger: logger)
+        ReadinessCheck.database(postgres, migrator: migrator, timeout: .seconds(2), logger: logger),
+        ReadinessCheck.jobQueue(jobQueue, timeout: .seconds(2)),
     ]
     let samplers = [
         MetricsSampler.databasePool(
-            postgres, applicationName: applicationName, maxConnections: config.database.poolSize)
+            postgres, applicationName: applicationName, maxConnections: config.database.poolSize),
+        MetricsSampler.jobQueue(jobQueue),
     ]
 
     let router = Router(context: AppRequestContext.self)
@@ -75,7 +96,8 @@ public func buildApplication(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
         trustedProxies: config.server.trustedProxies, honorForwardedFor: config.server.plainHTTP)
     let server: HTTPServerBuilder =
-        config.server.plainHTTP ? .http1() : try .tls(.http1(), tlsConfiguration: loadTLSConfiguration(config.server))
+        config.server.plainHTTP || !serveHTTP
+        ? .http1() : try .tls(.http1(), tlsConfiguration: loadTLSConfiguration(config.server))
     var httpLogger = logger
     httpLogger[metadataKey: "component"] = "http"
     let http = Application(
@@ -84,8 +106,18 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: httpLogger)
 
+    var services: [any Service] = [postgres, jobQueue]
+    if let workers {
+        services.append(workers)
+        services.append(
+            JobPruner(
+                queue: jobQueue, retention: config.jobs.retention, discardedRetention: config.jobs.discardedRetention,
+                logger: jobLogger))
+    }
+    if serveHTTP { services.append(http) }
     return AFXApplication(
-        config: config, postgres: postgres, registry: registry, logger: logger, services: [postgres, http])
+        config: config, postgres: postgres, jobQueue: jobQueue, workers: workers, registry: registry, logger: logger,
+        services: services)
 }
 
 func loadTLSConfiguration(_ server: AppConfig.Server) throws -> TLSConfiguration {
@@ -108,4 +140,17 @@ func loadTLSConfiguration(_ server: AppConfig.Server) throws -> TLSConfiguration
         certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     tls.minimumTLSVersion = .tlsv12
     return tls
+}
+
+extension WorkerPool.Configuration {
+    init(_ jobs: AppConfig.Jobs, shutdownTimeout: Duration) {
+        self.init()
+        concurrency = jobs.concurrency
+        fetchers = jobs.fetchers
+        lease = jobs.lease
+        pollInterval = jobs.pollInterval
+        laneWeights = jobs.laneWeights
+        // Hand unfinished jobs back before the service group's own deadline cancels us.
+        drainTimeout = shutdownTimeout * 0.7
+    }
 }

@@ -45,7 +45,8 @@ public struct AppConfig: Sendable {
         public var lease: Duration = .seconds(30)
         public var pollInterval: Duration = .seconds(1)
         public var laneWeights: [Int] = [6, 3, 1]
-        public var retention: Duration = .seconds(24 * 3600)
+        /// Completed jobs are kept this long; zero deletes them as they complete.
+        public var retention: Duration = .zero
         public var discardedRetention: Duration = .seconds(7 * 24 * 3600)
     }
 

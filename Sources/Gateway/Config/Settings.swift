@@ -111,8 +111,8 @@ enum Settings {
             config, text throws(ConfigValue.Invalid) in
             config.jobs.laneWeights = try ConfigValue.laneWeights(text)
         },
-        Setting(key: "jobs.retention", defaultValue: "24h") { config, text throws(ConfigValue.Invalid) in
-            config.jobs.retention = try ConfigValue.duration(text, in: .seconds(1) ... .seconds(90 * 86400))
+        Setting(key: "jobs.retention", defaultValue: "0s") { config, text throws(ConfigValue.Invalid) in
+            config.jobs.retention = try ConfigValue.duration(text, in: .zero ... .seconds(90 * 86400))
         },
         Setting(key: "jobs.discardedRetention", defaultValue: "7d") { config, text throws(ConfigValue.Invalid) in
             config.jobs.discardedRetention = try ConfigValue.duration(text, in: .seconds(1) ... .seconds(365 * 86400))

@@ -1,16 +1,24 @@
 import Foundation
 import Hummingbird
+import JobQueue
 import Logging
 import PostgresNIO
 import Prometheus
 import Store
 
-/// One thing `/readyz` waits for. `nil` means ready; otherwise the reason it is not.
+public enum ReadinessResult: Sendable {
+    /// Ready, with a detail worth showing (counts, "ok").
+    case ready(String)
+    /// Not ready, and why.
+    case notReady(String)
+}
+
+/// One thing `/readyz` waits for.
 public struct ReadinessCheck: Sendable {
     public let name: String
-    public let check: @Sendable () async -> String?
+    public let check: @Sendable () async -> ReadinessResult
 
-    public init(name: String, check: @escaping @Sendable () async -> String?) {
+    public init(name: String, check: @escaping @Sendable () async -> ReadinessResult) {
         self.name = name
         self.check = check
     }
@@ -43,15 +51,23 @@ struct HealthController {
     }
 
     func ready() async throws -> Response {
-        let results = await withTaskGroup(of: (String, String?).self) { group in
+        let results = await withTaskGroup(of: (String, ReadinessResult).self) { group in
             for check in readiness {
                 group.addTask { (check.name, await check.check()) }
             }
-            return await group.reduce(into: [(String, String?)]()) { $0.append($1) }
+            return await group.reduce(into: [(String, ReadinessResult)]()) { $0.append($1) }
         }.sorted { $0.0 < $1.0 }
-        let failures = results.compactMap { name, reason in reason.map { "\(name): \($0)" } }
+        var failures: [String] = []
         var checks: [String: String] = [:]
-        for (name, reason) in results { checks[name] = reason ?? "ok" }
+        for (name, result) in results {
+            switch result {
+            case .ready(let detail):
+                checks[name] = detail
+            case .notReady(let reason):
+                checks[name] = reason
+                failures.append("\(name): \(reason)")
+            }
+        }
         guard failures.isEmpty else {
             let body = ReadyBody(
                 status: "unavailable", checks: checks,
@@ -110,14 +126,14 @@ extension ReadinessCheck {
                 }
                 if !status.isCurrent {
                     let names = status.pending.map { "\($0.version)_\($0.name)" }.joined(separator: ", ")
-                    return "migrations pending: \(names) (run afx migrate)"
+                    return .notReady("migrations pending: \(names) (run afx migrate)")
                 }
-                return nil
+                return .ready("ok")
             } catch let error where error.isDatabaseUnavailable {
-                return
-                    "PostgreSQL is unreachable (\(error is DatabaseTimeout ? "no answer within \(timeout)" : "connection failed"))"
+                let why = error is DatabaseTimeout ? "no answer within \(timeout)" : "connection failed"
+                return .notReady("PostgreSQL is unreachable (\(why))")
             } catch {
-                return "PostgreSQL check failed: \(error)"
+                return .notReady("PostgreSQL check failed: \(error)")
             }
         }
     }

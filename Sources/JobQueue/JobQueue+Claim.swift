@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A job a worker holds under a lease.
+public struct ClaimedJob: Sendable {
+    public let id: Int64
+    public let kind: String
+    public let lane: Lane
+    public let payload: String
+    public let attempt: Int
+    public let maxAttempts: Int
+    public let createdAt: Date
+    public let orderingKey: String?
+    /// The lease this claim holds; every write-back must present it.
+    public let leaseToken: Int64
+}
+
+/// How a claimed job ended, to be written back under its lease token.
+public struct JobOutcome: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case completed
+        /// Back to available at `runAt`; `spendsAttempt` false for "retry at T" and hand-backs.
+        case retry(runAt: Date, spendsAttempt: Bool, error: String?)
+        case discarded(error: String)
+    }
+
+    public let id: Int64
+    public let leaseToken: Int64
+    public let kind: Kind
+
+    public init(id: Int64, leaseToken: Int64, kind: Kind) {
+        self.id = id
+        self.leaseToken = leaseToken
+        self.kind = kind
+    }
+}
+
+extension JobQueue {
+    /// Claims up to `limits[lane]` due jobs per lane plus up to `reclaim` jobs whose lease lapsed
+    /// (their worker died), in one statement. Jobs with an ordering key are claimable only when no
+    /// earlier job with that key is unfinished.
+    public func claim(limits: [Int], reclaim: Int, lease: Duration) async throws -> [ClaimedJob] {
+        precondition(limits.count == Lane.allCases.count)
+        let token = Int64.random(in: 1...Int64.max)
+        let statement = ClaimJobs(
+            high: limits[0], medium: limits[1], low: limits[2], reclaim: reclaim, token: token,
+            leaseMilliseconds: lease.milliseconds)
+        return try await withDeadline(configuration.statementTimeout) {
+            var jobs: [ClaimedJob] = []
+            for try await row in try await self.client.execute(statement, logger: self.logger) {
+                jobs.append(
+                    ClaimedJob(
+                        id: row.0, kind: row.1, lane: Lane(rawValue: row.2) ?? .medium, payload: row.3,
+                        attempt: Int(row.4), maxAttempts: Int(row.5), createdAt: row.6,
+                        orderingKey: row.7.isEmpty ? nil : row.7, leaseToken: token))
+            }
+            return jobs
+        }
+    }
+
+    /// Writes outcomes back in one statement; returns the ids whose lease still matched (the
+    /// others were reclaimed, cancelled or already written and are left untouched).
+    @discardableResult
+    public func writeBack(_ outcomes: [JobOutcome]) async throws -> Set<Int64> {
+        guard !outcomes.isEmpty else { return [] }
+        return try await withDeadline(configuration.statementTimeout) {
+            try await self.writeBackNow(outcomes)
+        }
+    }
+
+    private func writeBackNow(_ outcomes: [JobOutcome]) async throws -> Set<Int64> {
+        var accepted = Set<Int64>()
+        var updates = outcomes
+        if !configuration.keepCompletedJobs {
+            let completed = outcomes.filter { $0.kind == .completed }
+            updates = outcomes.filter { $0.kind != .completed }
+            if !completed.isEmpty {
+                let statement = DeleteCompletedJobs(ids: completed.map(\.id), tokens: completed.map(\.leaseToken))
+                for try await id in try await client.execute(statement, logger: logger) {
+                    accepted.insert(id)
+                }
+            }
+        }
+        if !updates.isEmpty {
+            for try await id in try await client.execute(WriteBackJobs(outcomes: updates), logger: logger) {
+                accepted.insert(id)
+            }
+        }
+        return accepted
+    }
+
+    /// Extends the leases of running jobs; returns the ids still held (a missing id lost its lease).
+    public func renewLeases(_ jobs: [(id: Int64, token: Int64)], lease: Duration) async throws -> Set<Int64> {
+        guard !jobs.isEmpty else { return [] }
+        let statement = RenewLeases(
+            ids: jobs.map(\.id), tokens: jobs.map(\.token), leaseMilliseconds: lease.milliseconds)
+        return try await withDeadline(configuration.statementTimeout) {
+            var held = Set<Int64>()
+            for try await id in try await self.client.execute(statement, logger: self.logger) {
+                held.insert(id)
+            }
+            return held
+        }
+    }
+}
+
+struct ClaimJobs: PostgresPreparedStatement {
+    // One CTE per lane keeps each scan on the claim index in (run_at, id) order; LIMIT 0 lanes cost
+    // nothing. The NOT EXISTS makes only the head of each ordering key claimable.
+    static let sql = """
+        WITH reclaim AS (
+            SELECT id FROM jobs
+            WHERE state = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at
+            LIMIT $4
+            FOR UPDATE SKIP LOCKED
+        ), high AS (
+            SELECT id FROM jobs j
+            WHERE state = 'available' AND lane = 0 AND run_at <= now()
+              AND (ordering_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
+                    AND p.state IN ('available', 'running')))
+            ORDER BY run_at, id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        ), medium AS (
+            SELECT id FROM jobs j
+            WHERE state = 'available' AND lane = 1 AND run_at <= now()
+              AND (ordering_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
+                    AND p.state IN ('available', 'running')))
+            ORDER BY run_at, id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ), low AS (
+            SELECT id FROM jobs j
+            WHERE state = 'available' AND lane = 2 AND run_at <= now()
+              AND (ordering_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
+                    AND p.state IN ('available', 'running')))
+            ORDER BY run_at, id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ), picked AS (
+            SELECT id FROM reclaim UNION ALL SELECT id FROM high UNION ALL SELECT id FROM medium
+            UNION ALL SELECT id FROM low
+        )
+        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, lease_token = $5,
+            lease_expires_at = now() + $6::float8 * interval '1 millisecond', attempted_at = now()
+        FROM picked
+        WHERE jobs.id = picked.id
+        RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
+            jobs.created_at, coalesce(jobs.ordering_key, '')
+        """
+    typealias Row = (Int64, String, Int16, String, Int32, Int32, Date, String)
+
+    let high: Int
+    let medium: Int
+    let low: Int
+    let reclaim: Int
+    let token: Int64
+    let leaseMilliseconds: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(Int64(high))
+        bindings.append(Int64(medium))
+        bindings.append(Int64(low))
+        bindings.append(Int64(reclaim))
+        bindings.append(token)
+        bindings.append(Double(leaseMilliseconds))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+struct WriteBackJobs: PostgresPreparedStatement {
+    // Guarded by the lease token and the running state: a worker whose lease was reclaimed or
+    // whose job was cancelled writes nothing. The last ten errors are kept on the row.
+    static let sql = """
+        UPDATE jobs SET
+            state = d.state::job_state,
+            run_at = CASE WHEN d.state = 'available' THEN d.run_at ELSE jobs.run_at END,
+            attempt = jobs.attempt - d.refund,
+            finished_at = CASE WHEN d.state = 'available' THEN NULL ELSE now() END,
+            lease_token = NULL,
+            lease_expires_at = NULL,
+            last_error = CASE WHEN d.error = '' THEN jobs.last_error ELSE d.error END,
+            errors = CASE WHEN d.error = '' THEN jobs.errors ELSE
+                (CASE WHEN jsonb_array_length(jobs.errors) >= 10 THEN jobs.errors - 0 ELSE jobs.errors END)
+                || jsonb_build_array(jsonb_build_object('attempt', jobs.attempt, 'at', now(), 'error', d.error)) END
+        FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[])
+            AS d(id, token, state, run_at, refund, error)
+        WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
+        RETURNING jobs.id
+        """
+    typealias Row = Int64
+
+    let outcomes: [JobOutcome]
+
+    func makeBindings() throws -> PostgresBindings {
+        var ids: [Int64] = [], tokens: [Int64] = [], states: [String] = [], runAts: [Date] = []
+        var refunds: [Int32] = [], errors: [String] = []
+        let now = Date()
+        for outcome in outcomes {
+            ids.append(outcome.id)
+            tokens.append(outcome.leaseToken)
+            switch outcome.kind {
+            case .completed:
+                states.append("completed"); runAts.append(now); refunds.append(0); errors.append("")
+            case .retry(let runAt, let spendsAttempt, let error):
+                states.append("available"); runAts.append(runAt); refunds.append(spendsAttempt ? 0 : 1)
+                errors.append(error ?? "")
+            case .discarded(let error):
+                states.append("discarded"); runAts.append(now); refunds.append(0); errors.append(error)
+            }
+        }
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(ids)
+        bindings.append(tokens)
+        bindings.append(states)
+        bindings.append(runAts)
+        bindings.append(refunds)
+        bindings.append(errors)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// Completion without keeping the row: a DELETE writes no new tuple and no index entries.
+struct DeleteCompletedJobs: PostgresPreparedStatement {
+    static let sql = """
+        DELETE FROM jobs USING unnest($1::int8[], $2::int8[]) AS d(id, token)
+        WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
+        RETURNING jobs.id
+        """
+    typealias Row = Int64
+
+    let ids: [Int64]
+    let tokens: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(ids)
+        bindings.append(tokens)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+struct RenewLeases: PostgresPreparedStatement {
+    static let sql = """
+        UPDATE jobs SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
+        FROM unnest($1::int8[], $2::int8[]) AS d(id, token)
+        WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
+        RETURNING jobs.id
+        """
+    typealias Row = Int64
+
+    let ids: [Int64]
+    let tokens: [Int64]
+    let leaseMilliseconds: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(ids)
+        bindings.append(tokens)
+        bindings.append(Double(leaseMilliseconds))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// A generic PostgreSQL job queue: enqueue (group-committed, batched, or inside a caller's
+/// transaction), and the admin operations. `WorkerPool` runs the jobs.
+///
+/// Run it as a `Service` so single enqueues are group-committed: concurrent callers' rows go to
+/// PostgreSQL in one INSERT per flush, and each caller returns only once its row is committed.
+/// Without `run()`, each enqueue is its own INSERT.
+public final class JobQueue: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Concurrent group-commit flushes (each one INSERT of up to `maxBatch` rows).
+        public var flushers: Int = 2
+        public var maxBatch: Int = 512
+        /// NOTIFY other processes at most this often (NOTIFY serialises committers).
+        public var notifyInterval: Duration = .milliseconds(10)
+        /// Keep completed jobs (for inspection) until the pruner removes them; off, a completed job
+        /// is deleted by its write-back, which costs PostgreSQL a quarter of the UPDATE.
+        public var keepCompletedJobs: Bool = false
+        /// Longest wait for any one queue statement before it is abandoned (a connection that died
+        /// mid-query must not stall a claim loop or every enqueuer behind a flush).
+        public var statementTimeout: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    public static let notifyChannel = "afx_jobs"
+
+    let client: PostgresClient
+    let configuration: Configuration
+    let logger: Logger
+    let committer: GroupCommitter
+    /// Told when this process enqueues, so a local claim loop starts the job at once.
+    let localWork = WorkListeners()
+    private let lastNotify = Mutex<ContinuousClock.Instant?>(nil)
+    let cancelHandlers = Mutex<[Int: @Sendable (Int64) -> Void]>([:])
+
+    public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.logger = logger
+        self.committer = GroupCommitter(maxBatch: configuration.maxBatch)
+    }
+
+    // MARK: Enqueue
+
+    /// Enqueues one job. Group-committed while the queue is running.
+    @discardableResult
+    public func enqueue(_ job: NewJob) async throws -> EnqueueResult {
+        if committer.isRunning {
+            return try await committer.submit(job)
+        }
+        return try await enqueue(batch: [job])[0]
+    }
+
+    /// Enqueues jobs in one INSERT; results are in the order of `jobs`.
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob]) async throws -> [EnqueueResult] {
+        guard !jobs.isEmpty else { return [] }
+        let notify = shouldNotify()
+        let results = try await withDeadline(configuration.statementTimeout) {
+            try await self.client.withConnection { connection in
+                try await Self.insert(jobs, on: connection, notify: notify, logger: self.logger)
+            }
+        }
+        jobsEnqueued()
+        return results
+    }
+
+    /// Enqueues inside the caller's open transaction, so the job commits (or rolls back) with the
+    /// caller's own writes. Call `jobsEnqueued()` after the commit to wake workers at once.
+    @discardableResult
+    public func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [EnqueueResult] {
+        try await Self.insert(jobs, on: connection, notify: shouldNotify(), logger: logger)
+    }
+
+    /// Group-commit INSERTs so far (each carries every enqueue queued when it started).
+    public var groupCommitFlushes: Int { committer.batchCount }
+
+    /// Wakes one of this process's claim loops (other processes hear the NOTIFY sent with the
+    /// insert).
+    public func jobsEnqueued() {
+        localWork.notifyOne()
+    }
+
+    func shouldNotify() -> Bool {
+        let now = ContinuousClock.now
+        return lastNotify.withLock { last in
+            if let previous = last, now - previous < configuration.notifyInterval { return false }
+            last = now
+            return true
+        }
+    }
+
+    static func insert(
+        _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, logger: Logger
+    ) async throws -> [EnqueueResult] {
+        var insertedByKey: [String: Int64] = [:]
+        var insertedWithoutKey: [Int64] = []
+        let rows: AsyncThrowingMapSequence<PostgresRowSequence, InsertJobs.Row> =
+            notify
+            ? try await connection.execute(InsertJobsAndNotify(jobs: jobs), logger: logger)
+            : try await connection.execute(InsertJobs(jobs: jobs), logger: logger)
+        for try await (id, uniqueKey) in rows {
+            if uniqueKey.isEmpty {
+                insertedWithoutKey.append(id)
+            } else {
+                insertedByKey[uniqueKey] = id
+            }
+        }
+        // Identity values follow the input order, so unkeyed rows map back by sorted id; keyed rows
+        // map by key, and a key that inserted nothing belongs to an existing unfinished job.
+        insertedWithoutKey.sort()
+        var unkeyed = insertedWithoutKey.makeIterator()
+        let missingKeys = Set(jobs.compactMap(\.options.uniqueKey)).subtracting(insertedByKey.keys)
+        var existing: [String: Int64] = [:]
+        if !missingKeys.isEmpty {
+            let rows = try await connection.query(
+                """
+                SELECT id, unique_key FROM jobs
+                WHERE unique_key = ANY(\(Array(missingKeys))) AND state IN ('available', 'running')
+                """, logger: logger)
+            for try await (id, key) in rows.decode((Int64, String).self) { existing[key] = id }
+        }
+        var claimedKeys = Set<String>()
+        return try jobs.map { job in
+            guard let key = job.options.uniqueKey else {
+                guard let id = unkeyed.next() else { throw JobQueueError.insertMismatch }
+                return EnqueueResult(id: id, inserted: true)
+            }
+            if let id = insertedByKey[key], claimedKeys.insert(key).inserted {
+                return EnqueueResult(id: id, inserted: true)
+            }
+            // A duplicate within this batch, or a job enqueued earlier.
+            guard let id = insertedByKey[key] ?? existing[key] else {
+                // The earlier job finished between the INSERT and the lookup.
+                throw JobQueueError.uniqueKeyRace(key)
+            }
+            return EnqueueResult(id: id, inserted: false)
+        }
+    }
+
+    // MARK: Service
+
+    /// Runs the group-commit flushers until graceful shutdown, then flushes what is queued.
+    public func run() async throws {
+        committer.start()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<configuration.flushers {
+                    group.addTask { await self.flushLoop() }
+                }
+            }
+        } onGracefulShutdown: {
+            self.committer.stop()
+        }
+    }
+
+    private func flushLoop() async {
+        while let batch = await committer.nextBatch() {
+            do {
+                let results = try await enqueue(batch: batch.map(\.job))
+                for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
+            } catch JobQueueError.uniqueKeyRace {
+                // Rare: retry each job alone so only the racing one sees the error.
+                for waiter in batch {
+                    do {
+                        waiter.continuation.resume(returning: try await enqueue(batch: [waiter.job])[0])
+                    } catch {
+                        waiter.continuation.resume(throwing: error)
+                    }
+                }
+            } catch {
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
+
+public enum JobQueueError: Error, CustomStringConvertible {
+    case insertMismatch
+    case uniqueKeyRace(String)
+    case notFound(Int64)
+    case invalidState(Int64, JobState, String)
+    case uniqueKeyTaken(Int64, String)
+
+    public var description: String {
+        switch self {
+        case .insertMismatch: "the database returned fewer job ids than rows inserted"
+        case .uniqueKeyRace(let key): "the job holding unique key \(key) finished while enqueueing; enqueue again"
+        case .notFound(let id): "job \(id) does not exist (it may have been pruned)"
+        case .invalidState(let id, let state, let action): "job \(id) is \(state.rawValue) and cannot be \(action)"
+        case .uniqueKeyTaken(let id, let key):
+            "job \(id) cannot be retried: an unfinished job already holds its unique key \(key)"
+        }
+    }
+}
+
+/// `INSERT … SELECT FROM unnest(…)`: one statement for any number of jobs, unique keys resolved by
+/// `ON CONFLICT DO NOTHING` against the partial unique index.
+struct InsertJobs: JobInsertStatement {
+    static let sql = insertSQL + "RETURNING id, coalesce(unique_key, '')"
+    let jobs: [NewJob]
+}
+
+/// The same, with a NOTIFY for other processes' workers in the same statement (and transaction):
+/// an uncorrelated subquery in RETURNING runs once.
+struct InsertJobsAndNotify: JobInsertStatement {
+    static let sql =
+        insertSQL
+        + "RETURNING id, coalesce(unique_key, ''), (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)"
+    let jobs: [NewJob]
+}
+
+protocol JobInsertStatement: PostgresPreparedStatement where Row == (Int64, String) {
+    var jobs: [NewJob] { get }
+}
+
+private let insertSQL = """
+    INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
+    SELECT k, l, p::jsonb, now() + d * interval '1 millisecond', m, NULLIF(u, ''), NULLIF(o, '')
+    FROM unnest($1::text[], $2::int2[], $3::text[], $4::int8[], $5::int4[], $6::text[], $7::text[])
+        WITH ORDINALITY AS t(k, l, p, d, m, u, o, n)
+    ORDER BY n
+    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+
+    """
+
+extension JobInsertStatement {
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(jobs.map(\.kind))
+        bindings.append(jobs.map(\.options.lane.rawValue))
+        bindings.append(jobs.map(\.payload))
+        bindings.append(jobs.map { max(0, $0.options.delay.milliseconds) })
+        bindings.append(jobs.map { Int32(clamping: $0.options.maxAttempts ?? RetryPolicy.default.maxAttempts) })
+        bindings.append(jobs.map { $0.options.uniqueKey ?? "" })
+        bindings.append(jobs.map { $0.options.orderingKey ?? "" })
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> (Int64, String) {
+        // The NOTIFY variant returns a third column; only the first two matter.
+        let columns = row.makeRandomAccess()
+        return (try columns[0].decode(Int64.self), try columns[1].decode(String.self))
+    }
+}

@@ -1,0 +1,35 @@
+import Logging
+import ServiceLifecycle
+
+/// Deletes finished jobs past their retention on an interval, keeping the hot table small. Safe to
+/// run in every instance: the batches skip rows another pruner holds.
+public struct JobPruner: Service {
+    let queue: JobQueue
+    let retention: Duration
+    let discardedRetention: Duration
+    let interval: Duration
+    let logger: Logger
+
+    public init(
+        queue: JobQueue, retention: Duration, discardedRetention: Duration, interval: Duration = .seconds(60),
+        logger: Logger
+    ) {
+        self.queue = queue
+        self.retention = retention
+        self.discardedRetention = discardedRetention
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let deleted = try await queue.prune(retention: retention, discardedRetention: discardedRetention)
+                if deleted > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(deleted)"]) }
+            } catch {
+                logger.warning("job pruning failed; will retry", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Hears what the pool does, for metrics.
+public protocol JobObserver: Sendable {
+    /// `waited` is enqueue (or due time) to start; `ran` is the handler's run time.
+    func jobFinished(kind: String, lane: Lane, outcome: JobOutcomeLabel, waited: Duration, ran: Duration)
+    /// Write-backs refused because the lease had moved on (reclaimed or cancelled).
+    func writeBacksRejected(_ count: Int)
+}
+
+public enum JobOutcomeLabel: String, Sendable, CaseIterable {
+    case completed, retried, discarded, released
+}
+
+/// Runs registered handlers for claimed jobs: `fetchers` claim loops share `concurrency` slots,
+/// each claiming in one statement as many jobs as it has free slots, split between lanes by
+/// weight. Leases are renewed while jobs run; LISTEN/NOTIFY and local enqueues wake idle loops,
+/// and polling every `pollInterval` remains the contract.
+public final class WorkerPool: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var concurrency: Int = 32
+        public var fetchers: Int = 2
+        public var lease: Duration = .seconds(30)
+        /// nil: a third of the lease.
+        public var heartbeatInterval: Duration?
+        public var pollInterval: Duration = .seconds(1)
+        public var laneWeights: [Int] = [6, 3, 1]
+        /// On shutdown, how long in-flight jobs may run before they are handed back.
+        public var drainTimeout: Duration = .seconds(8)
+        /// When busy, wait this long after a job finishes so one claim refills several slots.
+        public var refillDelay: Duration = .microseconds(500)
+        public var listen: Bool = true
+
+        public init() {}
+    }
+
+    let queue: JobQueue
+    let registry: JobRegistry
+    let configuration: Configuration
+    let logger: Logger
+    let observer: (any JobObserver)?
+    let fetchers: [Fetcher]
+    private let nextFetcher = Mutex(0)
+
+    public init(
+        queue: JobQueue, registry: JobRegistry, configuration: Configuration = .init(), logger: Logger,
+        observer: (any JobObserver)? = nil
+    ) {
+        precondition(configuration.concurrency >= 1 && configuration.fetchers >= 1)
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.observer = observer
+        let fetcherCount = min(configuration.fetchers, configuration.concurrency)
+        self.fetchers = (0..<fetcherCount).map { index in
+            let slots =
+                configuration.concurrency / fetcherCount + (index < configuration.concurrency % fetcherCount ? 1 : 0)
+            var fetcherLogger = logger
+            fetcherLogger[metadataKey: "fetcher"] = "\(index)"
+            return Fetcher(
+                slots: slots, queue: queue, registry: registry, configuration: configuration, logger: fetcherLogger,
+                observer: observer)
+        }
+    }
+
+    public func run() async throws {
+        let fetchers = self.fetchers
+        let workToken = queue.localWork.add { self.wakeOneFetcher() }
+        let cancelToken = queue.onLocalCancel { id in
+            for fetcher in fetchers { fetcher.leaseLost(id) }
+        }
+        defer {
+            queue.localWork.remove(workToken)
+            queue.removeLocalCancel(cancelToken)
+        }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.heartbeatLoop() }
+                if configuration.listen {
+                    group.addTask { await self.listenLoop() }
+                }
+                await withDiscardingTaskGroup { fetcherGroup in
+                    for fetcher in fetchers {
+                        fetcherGroup.addTask { await fetcher.run() }
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            for fetcher in fetchers { fetcher.stop() }
+        }
+    }
+
+    /// New work: one claim loop with free slots is enough (they take turns), else any.
+    func wakeOneFetcher() {
+        let start = nextFetcher.withLock { next -> Int in
+            defer { next = (next + 1) % fetchers.count }
+            return next
+        }
+        for offset in 0..<fetchers.count {
+            let fetcher = fetchers[(start + offset) % fetchers.count]
+            if fetcher.hasFreeSlots || offset == fetchers.count - 1 {
+                fetcher.newWork()
+                return
+            }
+        }
+    }
+
+    /// Jobs running in this pool now.
+    public var runningCount: Int { fetchers.reduce(0) { $0 + $1.runningCount } }
+
+    private func heartbeatLoop() async {
+        let interval = configuration.heartbeatInterval ?? .milliseconds(max(100, configuration.lease.milliseconds / 3))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            let held = fetchers.flatMap { $0.heldLeases() }
+            guard !held.isEmpty else { continue }
+            do {
+                let renewed = try await queue.renewLeases(held, lease: configuration.lease)
+                for (id, _) in held where !renewed.contains(id) {
+                    for fetcher in fetchers { fetcher.leaseLost(id) }
+                }
+            } catch {
+                logger.warning("could not renew job leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func listenLoop() async {
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                try await queue.client.withConnection { connection in
+                    try await connection.listen(on: JobQueue.notifyChannel) { notifications in
+                        backoff = .milliseconds(200)
+                        for try await _ in notifications {
+                            self.wakeOneFetcher()
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("job notifications unavailable; polling", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(10))
+        }
+    }
+}
+
+/// One claim loop and the jobs it started.
+final class Fetcher: Sendable {
+    struct Running {
+        let job: ClaimedJob
+        var task: Task<Void, Never>?
+        let startedAt: ContinuousClock.Instant
+    }
+
+    struct State {
+        var running: [Int64: Running] = [:]
+        var runningPerLane = [0, 0, 0]
+        var outcomes: [JobOutcome] = []
+        var hasWork = [true, true, true]
+        var stopping = false
+        /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
+        var abandoned = Set<Int64>()
+        var allocator: LaneAllocator
+    }
+
+    let slots: Int
+    let queue: JobQueue
+    let registry: JobRegistry
+    let configuration: WorkerPool.Configuration
+    let logger: Logger
+    let observer: (any JobObserver)?
+    let wakeup = Wakeup()
+    private let state: Mutex<State>
+
+    init(
+        slots: Int, queue: JobQueue, registry: JobRegistry, configuration: WorkerPool.Configuration, logger: Logger,
+        observer: (any JobObserver)?
+    ) {
+        self.slots = slots
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.observer = observer
+        self.state = Mutex(State(allocator: LaneAllocator(weights: configuration.laneWeights)))
+    }
+
+    var runningCount: Int { state.withLock { $0.running.count } }
+    var hasFreeSlots: Bool { state.withLock { $0.running.count < slots } }
+
+    func stop() {
+        state.withLock { $0.stopping = true }
+        wakeup.signal()
+    }
+
+    /// New jobs may be due (a local enqueue or a NOTIFY): every lane is worth asking again.
+    func newWork() {
+        state.withLock { $0.hasWork = [true, true, true] }
+        wakeup.signal()
+    }
+
+    func leaseLost(_ id: Int64) {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            guard let running = state.running[id] else { return nil }
+            state.abandoned.insert(id)
+            return running.task
+        }
+        task?.cancel()
+    }
+
+    /// Leases this loop holds: running jobs and finished ones whose outcome is not written yet.
+    func heldLeases() -> [(id: Int64, token: Int64)] {
+        state.withLock { state in
+            state.running.values.map { ($0.job.id, $0.job.leaseToken) } + state.outcomes.map { ($0.id, $0.leaseToken) }
+        }
+    }
+
+    func run() async {
+        var backoff = Duration.milliseconds(50)
+        // Cancellation (the service group gave up waiting) stops claiming like a graceful stop.
+        while !state.withLock({ $0.stopping }) && !Task.isCancelled {
+            var claimedFull = false
+            do {
+                try await flushOutcomes()
+                claimedFull = try await claimAndStart()
+                backoff = .milliseconds(50)
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning(
+                    "job claim loop error; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+                continue
+            }
+            if claimedFull { continue }
+            await waitForWork()
+        }
+        await drain()
+    }
+
+    /// Claims for the free slots; true when every lane asked filled its quota (ask again at once).
+    private func claimAndStart() async throws -> Bool {
+        let (free, quotas) = state.withLock { state -> (Int, [Int]) in
+            let free = slots - state.running.count
+            return (free, state.allocator.quotas(free: free, running: state.runningPerLane, hasWork: state.hasWork))
+        }
+        let requested = quotas.reduce(0, +)
+        guard free > 0, requested > 0 else { return false }
+        let reclaim = max(1, free / 4)
+        let jobs = try await queue.claim(limits: quotas, reclaim: reclaim, lease: configuration.lease)
+        var perLane = [0, 0, 0]
+        for job in jobs { perLane[Int(job.lane.rawValue)] += 1 }
+        state.withLock { state in
+            for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
+                state.hasWork[lane] = false
+            }
+        }
+        for job in jobs { start(job) }
+        return !jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && jobs.count < free
+    }
+
+    private func waitForWork() async {
+        await wakeup.wait(timeout: configuration.pollInterval)
+        let (busy, anyWork) = state.withLock { state -> (Bool, Bool) in
+            (state.running.count > slots / 2, state.hasWork.contains(true))
+        }
+        if busy {
+            // Let more running jobs finish so one claim refills several slots.
+            try? await Task.sleep(for: configuration.refillDelay)
+        } else if !anyWork {
+            // A poll tick (or a finished job with nothing known to be due): ask every lane again.
+            state.withLock { $0.hasWork = [true, true, true] }
+        }
+    }
+
+    private func start(_ job: ClaimedJob) {
+        state.withLock { state in
+            state.running[job.id] = Running(job: job, task: nil, startedAt: .now)
+            state.runningPerLane[Int(job.lane.rawValue)] += 1
+            state.running[job.id]?.task = Task { await self.execute(job) }
+        }
+    }
+
+    private func execute(_ job: ClaimedJob) async {
+        let started = ContinuousClock.now
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = "\(job.id)"
+        jobLogger[metadataKey: "job_kind"] = .string(job.kind)
+        let outcome: JobOutcome.Kind?
+        if job.attempt > job.maxAttempts {
+            // Only a reclaimed job gets here: its workers kept dying mid-run.
+            outcome = .discarded(
+                error: "the job's worker stopped responding on each of \(job.maxAttempts) attempts (lease expired)")
+        } else if let entry = registry.entries[job.kind] {
+            let context = JobContext(
+                id: job.id, kind: job.kind, lane: job.lane, attempt: job.attempt, maxAttempts: job.maxAttempts,
+                createdAt: job.createdAt, orderingKey: job.orderingKey, logger: jobLogger)
+            do {
+                try await entry.run(Data(job.payload.utf8), context)
+                outcome = .completed
+            } catch {
+                outcome = Task.isCancelled ? nil : Self.classify(error, job: job, policy: entry.policy)
+            }
+        } else {
+            outcome = Self.classify(
+                JobError.permanent("no handler for job kind \(job.kind) in this process"), job: job, policy: .default)
+        }
+        if case .discarded(let error)? = outcome {
+            jobLogger.warning("job discarded", metadata: ["error": .string(error), "attempt": "\(job.attempt)"])
+        }
+        finish(job, outcome: outcome, ran: .now - started)
+    }
+
+    static func classify(_ error: any Error, job: ClaimedJob, policy: RetryPolicy) -> JobOutcome.Kind {
+        switch error {
+        case JobError.retryAt(let date, let reason):
+            return .retry(runAt: date, spendsAttempt: false, error: reason)
+        case JobError.permanent(let reason):
+            return .discarded(error: reason)
+        default:
+            let message = String(describing: error)
+            if job.attempt >= job.maxAttempts {
+                return .discarded(error: "\(message) (attempt \(job.attempt) of \(job.maxAttempts))")
+            }
+            let delay = policy.delay(afterAttempt: job.attempt)
+            return .retry(runAt: Date().addingTimeInterval(delay.seconds), spendsAttempt: true, error: message)
+        }
+    }
+
+    private func finish(_ job: ClaimedJob, outcome: JobOutcome.Kind?, ran: Duration) {
+        let recorded = state.withLock { state -> Bool in
+            state.running[job.id] = nil
+            state.runningPerLane[Int(job.lane.rawValue)] -= 1
+            let abandoned = state.abandoned.remove(job.id) != nil
+            guard let outcome, !abandoned else { return false }
+            state.outcomes.append(JobOutcome(id: job.id, leaseToken: job.leaseToken, kind: outcome))
+            return true
+        }
+        if recorded, let observer, let outcome {
+            let waited = Duration.seconds(max(0, Date().timeIntervalSince(job.createdAt) - ran.seconds))
+            observer.jobFinished(kind: job.kind, lane: job.lane, outcome: outcome.label, waited: waited, ran: ran)
+        }
+        wakeup.signal()
+    }
+
+    private func flushOutcomes() async throws {
+        let outcomes = state.withLock { state -> [JobOutcome] in
+            defer { state.outcomes = [] }
+            return state.outcomes
+        }
+        guard !outcomes.isEmpty else { return }
+        do {
+            let accepted = try await queue.writeBack(outcomes)
+            if accepted.count < outcomes.count {
+                observer?.writeBacksRejected(outcomes.count - accepted.count)
+                logger.info(
+                    "job write-backs refused: lease no longer held",
+                    metadata: ["count": "\(outcomes.count - accepted.count)"])
+            }
+        } catch {
+            // Keep them (their leases are still renewed) and try again on the next loop.
+            state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) }
+            throw error
+        }
+    }
+
+    /// Stop claiming; let in-flight jobs finish within the drain timeout; hand the rest back.
+    private func drain() async {
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await flushOutcomes()
+            await wakeup.wait(timeout: .milliseconds(50))
+        }
+        let leftovers = state.withLock { state -> [Running] in
+            let leftovers = Array(state.running.values)
+            for running in leftovers { state.abandoned.insert(running.job.id) }
+            return leftovers
+        }
+        if !leftovers.isEmpty {
+            logger.warning("handing back jobs still running at shutdown", metadata: ["count": "\(leftovers.count)"])
+            for running in leftovers { running.task?.cancel() }
+            let handBack = leftovers.map {
+                JobOutcome(
+                    id: $0.job.id, leaseToken: $0.job.leaseToken,
+                    kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
+            }
+            state.withLock { $0.outcomes.append(contentsOf: handBack) }
+        }
+        for attempt in 0..<20 {
+            do {
+                // Detached from our cancellation: the hand-back must still reach the table.
+                try await Task.detached { try await self.flushOutcomes() }.value
+                break
+            } catch {
+                if attempt == 19 {
+                    logger.error(
+                        "could not write back job outcomes at shutdown; their leases will lapse and they will rerun")
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+extension JobOutcome.Kind {
+    var label: JobOutcomeLabel {
+        switch self {
+        case .completed: .completed
+        case .retry(_, let spendsAttempt, let error): spendsAttempt || error != nil ? .retried : .released
+        case .discarded: .discarded
+        }
+    }
+}

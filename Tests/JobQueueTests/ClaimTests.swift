@@ -1,0 +1,217 @@
+import Foundation
+import JobQueue
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite(.database, .serialized, .timeLimit(.minutes(3))) struct ClaimTests {
+    func withClient<T: Sendable>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        try await TestDatabase.required.withClient { client in
+            try await client.query("TRUNCATE jobs")
+            return try await body(client)
+        }
+    }
+
+    @Test func eightConcurrentWorkersClaimTwentyThousandJobsExactlyOnce() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let registry = JobRegistry.recording(log)
+            let queue = makeQueue(client)
+            for start in stride(from: 0, to: 20_000, by: 5000) {
+                try await queue.enqueue(
+                    batch: try (start..<start + 5000).map {
+                        try NewJob(RecordingJob.self, Step(sequence: $0))
+                    })
+            }
+            // Eight independent pools, each its own claim loop, as eight processes would be.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await withPool(
+                            client, registry: registry,
+                            configure: {
+                                $0.concurrency = 16
+                                $0.fetchers = 1
+                            }
+                        ) { _, _ in
+                            _ = try await eventually(timeout: .seconds(120)) { log.count >= 20_000 }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let runs = log.runs
+            #expect(runs.count == 20_000)
+            #expect(runs.values.allSatisfy { $0 == 1 }, "\(runs.values.filter { $0 > 1 }.count) jobs ran twice")
+            #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") == 20_000)
+        }
+    }
+
+    @Test func completedJobsAreDeletedUnlessKept() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let registry = JobRegistry.recording(log)
+            try await withPool(client, registry: registry, keepCompleted: false) { queue, _ in
+                let ids = try await queue.enqueue(batch: [
+                    try NewJob(RecordingJob.self, Step(sequence: 1)),
+                    try NewJob(RecordingJob.self, Step(sequence: 2, failures: 9), options: .init(maxAttempts: 1)),
+                ]).map(\.id)
+                #expect(try await eventually { log.count == 2 })
+                #expect(
+                    try await eventually {
+                        try await client.count("SELECT count(*)::int FROM jobs WHERE id = \(ids[0])") == 0
+                    })
+                // A failure is kept either way, for inspection and `afx jobs retry`.
+                #expect(try await eventually { try await client.state(of: ids[1]) == "discarded" })
+            }
+        }
+    }
+
+    @Test func aStaleLeaseCannotCompleteOrFailTheJob() async throws {
+        try await withClient { client in
+            let queue = makeQueue(client)
+            let id = try await queue.enqueue(try NewJob(kind: "test.lease", payload: Step(sequence: 1))).id
+            let first = try await queue.claim(limits: [0, 1, 0], reclaim: 0, lease: .milliseconds(200))
+            #expect(first.map(\.id) == [id])
+            // Nothing else is claimable while the lease holds.
+            #expect(try await queue.claim(limits: [0, 1, 0], reclaim: 1, lease: .seconds(5)).isEmpty)
+            try await Task.sleep(for: .milliseconds(300))
+            // The lease lapsed: the claim statement itself reclaims the job.
+            let second = try await queue.claim(limits: [0, 0, 0], reclaim: 1, lease: .seconds(5))
+            #expect(second.map(\.id) == [id])
+            #expect(second[0].attempt == 2)
+            #expect(second[0].leaseToken != first[0].leaseToken)
+
+            let staleComplete = JobOutcome(id: id, leaseToken: first[0].leaseToken, kind: .completed)
+            let staleFail = JobOutcome(
+                id: id, leaseToken: first[0].leaseToken, kind: .discarded(error: "stale worker says it failed"))
+            #expect(try await queue.writeBack([staleComplete]).isEmpty)
+            #expect(try await queue.writeBack([staleFail]).isEmpty)
+            #expect(try await client.state(of: id) == "running")
+            #expect(try await queue.renewLeases([(id, first[0].leaseToken)], lease: .seconds(5)).isEmpty)
+
+            #expect(
+                try await queue.writeBack([JobOutcome(id: id, leaseToken: second[0].leaseToken, kind: .completed)]) == [
+                    id
+                ])
+            #expect(try await client.state(of: id) == "completed")
+            // A second write-back with the same (now spent) token changes nothing.
+            #expect(
+                try await queue.writeBack([JobOutcome(id: id, leaseToken: second[0].leaseToken, kind: .completed)])
+                    .isEmpty)
+        }
+    }
+
+    @Test func jobsSharingAKeyRunOneAtATimeInOrderAcrossWorkersAndRetries() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let registry = JobRegistry.recording(log)
+            let queue = makeQueue(client)
+            // 20 keys × 30 jobs, interleaved; every 7th job fails once and is retried.
+            var jobs: [NewJob] = []
+            for sequence in 0..<30 {
+                for key in 0..<20 {
+                    jobs.append(
+                        try NewJob(
+                            RecordingJob.self,
+                            Step(
+                                key: "pair-\(key)", sequence: sequence,
+                                failures: (sequence * 20 + key) % 7 == 0 ? 1 : 0,
+                                sleepMilliseconds: Int.random(in: 0...3)),
+                            options: .init(orderingKey: "pair-\(key)")))
+                }
+            }
+            try await queue.enqueue(batch: jobs)
+            // Two pools so the ordering must hold across claim loops, not just inside one.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await withPool(client, registry: registry, configure: { $0.concurrency = 16 }) { _, _ in
+                            _ = try await eventually(timeout: .seconds(60)) {
+                                try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'")
+                                    == 600
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") == 600)
+            #expect(log.maxInFlightByKey == 1)
+            // Per key, runs start in sequence order; a retried job runs again before its successor.
+            for key in 0..<20 {
+                let sequences = log.entries.filter { $0.key == "pair-\(key)" }.map(\.sequence)
+                #expect(sequences == sequences.sorted(), "pair-\(key): \(sequences)")
+                #expect(Set(sequences).count == 30)
+            }
+            #expect(log.entries.contains { $0.attempt == 2 })
+        }
+    }
+
+    @Test func aSaturatedHighLaneDoesNotStarveTheLowLane() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let registry = JobRegistry.recording(log)
+            let queue = makeQueue(client)
+            try await queue.enqueue(
+                batch: try (0..<3000).map {
+                    try NewJob(
+                        RecordingJob.self, Step(key: "high", sequence: $0, sleepMilliseconds: 5),
+                        options: .init(lane: .high))
+                })
+            try await queue.enqueue(
+                batch: try (0..<3000).map {
+                    try NewJob(
+                        RecordingJob.self, Step(key: nil, sequence: $0, sleepMilliseconds: 5),
+                        options: .init(lane: .low))
+                })
+            try await withPool(
+                client, registry: registry,
+                configure: {
+                    $0.concurrency = 14
+                    $0.fetchers = 1
+                    $0.laneWeights = [6, 3, 1]
+                }
+            ) { _, _ in
+                _ = try await eventually(timeout: .seconds(60)) { log.count >= 1400 }
+            }
+            let entries = log.entries.prefix(1400)
+            let high = entries.filter { $0.key == "high" }.count
+            let low = entries.count - high
+            let lowShare = Double(low) / Double(entries.count)
+            // Low's weight is 1 of 7 (medium is idle, its share is lent out): about 14 %.
+            #expect(low > 0)
+            #expect(lowShare > 0.09 && lowShare < 0.22, "low lane got \(low) of \(entries.count) runs")
+        }
+    }
+
+    @Test func notifyWakesAnIdlePoolAndPollingWorksWithoutIt() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let registry = JobRegistry.recording(log)
+            // A 30 s poll interval: only the NOTIFY from another queue instance (another process)
+            // can start the job quickly.
+            try await withPool(client, registry: registry, configure: { $0.pollInterval = .seconds(30) }) { _, _ in
+                try await Task.sleep(for: .milliseconds(300))
+                let producer = makeQueue(client)
+                let started = ContinuousClock.now
+                try await producer.enqueue(batch: [try NewJob(RecordingJob.self, Step(sequence: 1))])
+                #expect(try await eventually(timeout: .seconds(5)) { log.count == 1 })
+                #expect(ContinuousClock.now - started < .seconds(5))
+            }
+            // Without LISTEN (as behind PgBouncer) the poll still finds work.
+            try await withPool(
+                client, registry: registry,
+                configure: {
+                    $0.listen = false
+                    $0.pollInterval = .milliseconds(200)
+                }
+            ) { _, _ in
+                let producer = makeQueue(client)
+                try await producer.enqueue(batch: [try NewJob(RecordingJob.self, Step(sequence: 2))])
+                #expect(try await eventually(timeout: .seconds(5)) { log.count == 2 })
+            }
+        }
+    }
+}

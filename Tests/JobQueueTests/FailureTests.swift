@@ -1,0 +1,208 @@
+import Foundation
+import JobQueue
+import PostgresNIO
+import TestSupport
+import Testing
+
+struct AlwaysFails: JobHandler {
+    struct Payload: Codable, Sendable { var mode: String }
+    static let kind = "test.fails"
+    static let defaultRetryPolicy = RetryPolicy(
+        maxAttempts: 3, base: .milliseconds(300), cap: .seconds(5), jitter: 0.25)
+
+    func handle(_ payload: Payload, context: JobContext) async throws {
+        switch payload.mode {
+        case "permanent": throw JobError.permanent("chat not found")
+        case "later": throw JobError.retryAt(Date().addingTimeInterval(0.4), reason: "429: retry after 0.4 s")
+        default: throw TestFailure(message: "boom on attempt \(context.attempt)")
+        }
+    }
+}
+
+struct Sleeper: JobHandler {
+    struct Payload: Codable, Sendable { var milliseconds: Int }
+    static let kind = "test.sleeper"
+    let log: RunLog
+
+    func handle(_ payload: Payload, context: JobContext) async throws {
+        log.begin(id: context.id, key: nil, sequence: payload.milliseconds, attempt: context.attempt)
+        try await Task.sleep(for: .milliseconds(payload.milliseconds))
+    }
+}
+
+@Suite(.database, .serialized, .timeLimit(.minutes(3))) struct FailureTests {
+    func withClient<T: Sendable>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        try await TestDatabase.required.withClient { client in
+            try await client.query("TRUNCATE jobs")
+            return try await body(client)
+        }
+    }
+
+    var registry: JobRegistry {
+        var registry = JobRegistry()
+        registry.register(AlwaysFails())
+        return registry
+    }
+
+    @Test func failuresBackOffThenDiscardKeepingTheirHistory() async throws {
+        try await withClient { client in
+            try await withPool(client, registry: registry) { queue, _ in
+                let id = try await queue.enqueue(try NewJob(AlwaysFails.self, .init(mode: "error"))).id
+                #expect(
+                    try await eventually {
+                        try await client.count("SELECT jsonb_array_length(errors) FROM jobs WHERE id = \(id)") >= 1
+                    })
+                // After attempt 1 the job waits base · 2^0 = 300 ms ± 25 %.
+                let wait = try await client.query(
+                    "SELECT extract(epoch FROM run_at - (errors->0->>'at')::timestamptz)::float8 FROM jobs WHERE id = \(id)"
+                ).collect().first!.decode(Double.self)
+                #expect(wait > 0.2 && wait < 0.4, "waited \(wait) s")
+                #expect(try await eventually(timeout: .seconds(10)) { try await client.state(of: id) == "discarded" })
+                let job = try #require(try await queue.job(id: id))
+                #expect(job.attempt == 3)
+                #expect(job.lastError == "boom on attempt 3 (attempt 3 of 3)")
+                let history = try JSONSerialization.jsonObject(with: Data(job.errors.utf8)) as! [[String: Any]]
+                #expect(history.map { $0["attempt"] as? Int } == [1, 2, 3])
+                #expect(history.first?["error"] as? String == "boom on attempt 1")
+            }
+        }
+    }
+
+    @Test func aPermanentErrorDiscardsAtOnce() async throws {
+        try await withClient { client in
+            try await withPool(client, registry: registry) { queue, _ in
+                let id = try await queue.enqueue(try NewJob(AlwaysFails.self, .init(mode: "permanent"))).id
+                #expect(try await eventually { try await client.state(of: id) == "discarded" })
+                let job = try #require(try await queue.job(id: id))
+                #expect(job.attempt == 1)
+                #expect(job.lastError == "chat not found")
+            }
+        }
+    }
+
+    @Test func retryAtDoesNotSpendAnAttempt() async throws {
+        try await withClient { client in
+            try await withPool(client, registry: registry) { queue, _ in
+                let id = try await queue.enqueue(
+                    try NewJob(AlwaysFails.self, .init(mode: "later"), options: .init(maxAttempts: 1))
+                ).id
+                // Three 429s in a row on a job with a single attempt: still not discarded.
+                #expect(
+                    try await eventually(timeout: .seconds(10)) {
+                        let history = try await queue.job(id: id)?.errors ?? "[]"
+                        return history.components(separatedBy: "retry after").count > 3
+                    })
+                let job = try #require(try await queue.job(id: id))
+                #expect(job.state == .available || job.state == .running)
+                #expect(job.attempt <= 1)
+            }
+        }
+    }
+
+    @Test func discardedJobsAreRetriedFromTheCLI() async throws {
+        let database = try TestDatabase.required
+        try await withClient { client in
+            let queue = makeQueue(client)
+            let ids = try await queue.enqueue(
+                batch: try (0..<3).map { _ in try NewJob(AlwaysFails.self, .init(mode: "x")) }
+            ).map(\.id)
+            try await client.query(
+                "UPDATE jobs SET state = 'discarded', finished_at = now(), attempt = 3, last_error = 'gave up' WHERE id = ANY(\(ids))"
+            )
+            let other = try await queue.enqueue(try NewJob(kind: "test.other", payload: Step(sequence: 0))).id
+            try await client.query("UPDATE jobs SET state = 'discarded', finished_at = now() WHERE id = \(other)")
+
+            let environment = [
+                "PATH": "/usr/bin:/bin", "AFX_ENVIRONMENT": "development",
+                "DATABASE_URL":
+                    "postgres://afx@\(database.url.host):\(database.url.port)/\(database.url.database)?sslmode=disable",
+            ]
+            let list = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "list", "--state", "discarded", "--kind", AlwaysFails.kind],
+                environment: environment)
+            #expect(list.stdout.split(separator: "\n").count == 3)
+            #expect(list.stdout.contains("\(ids[0])  discarded  test.fails"))
+            #expect(list.stdout.contains("last error: gave up"))
+            #expect(!list.stdout.contains("test.other"))
+
+            let one = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "retry", "\(ids[0])"], environment: environment)
+            #expect(one.stdout.contains("job \(ids[0]) is available again"))
+            let retried = try #require(try await queue.job(id: ids[0]))
+            #expect(retried.state == .available && retried.attempt == 0 && retried.lastError == "gave up")
+
+            let all = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "retry", "--all-discarded", "--kind", AlwaysFails.kind],
+                environment: environment)
+            #expect(all.stdout.contains("2 discarded job(s) are available again"))
+            #expect(try await client.state(of: other) == "discarded")
+
+            let again = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "retry", "\(ids[0])"], environment: environment, check: false)
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("job \(ids[0]) is available and cannot be retried"))
+            let missing = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "cancel", "999999"], environment: environment, check: false)
+            #expect(missing.stderr.contains("job 999999 does not exist"))
+
+            let stats = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "stats", "--json"], environment: environment)
+            let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+            let groups = object["groups"] as! [[String: Any]]
+            #expect(
+                groups.contains {
+                    $0["kind"] as? String == AlwaysFails.kind && $0["state"] as? String == "available"
+                        && $0["count"] as? Int == 3
+                })
+        }
+    }
+
+    @Test func cancellingStopsAvailableAndRunningJobs() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            var registry = JobRegistry()
+            registry.register(Sleeper(log: log))
+            try await withPool(client, registry: registry) { queue, pool in
+                let waiting = try await queue.enqueue(
+                    try NewJob(Sleeper.self, .init(milliseconds: 1), options: .init(delay: .seconds(1)))
+                ).id
+                try await queue.cancel(id: waiting)
+                #expect(try await client.state(of: waiting) == "cancelled")
+
+                let running = try await queue.enqueue(try NewJob(Sleeper.self, .init(milliseconds: 30_000))).id
+                #expect(try await eventually { try await client.state(of: running) == "running" })
+                let started = ContinuousClock.now
+                try await queue.cancel(id: running)
+                // The handler is cancelled right away (same process) and its outcome is dropped.
+                #expect(try await eventually(timeout: .seconds(5)) { pool.runningCount == 0 })
+                #expect(ContinuousClock.now - started < .seconds(5))
+                try await Task.sleep(for: .seconds(1.5))
+                #expect(try await client.state(of: running) == "cancelled")
+                #expect(!log.entries.contains { $0.id == waiting })
+                await #expect(throws: JobQueueError.self) { try await queue.cancel(id: running) }
+            }
+        }
+    }
+
+    @Test func shutdownFinishesShortJobsAndHandsBackLongOnesUnspent() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            var registry = JobRegistry()
+            registry.register(Sleeper(log: log))
+            var ids: [Int64] = []
+            try await withPool(client, registry: registry, configure: { $0.drainTimeout = .milliseconds(700) }) {
+                queue, _ in
+                ids = try await queue.enqueue(batch: [
+                    try NewJob(Sleeper.self, .init(milliseconds: 200)),
+                    try NewJob(Sleeper.self, .init(milliseconds: 60_000)),
+                ]).map(\.id)
+                #expect(try await eventually { log.count == 2 })
+            }
+            // The pool has stopped: the short job finished, the long one is available again.
+            #expect(try await client.state(of: ids[0]) == "completed")
+            #expect(try await client.state(of: ids[1]) == "available")
+            let attempt = try await client.count("SELECT attempt FROM jobs WHERE id = \(ids[1])")
+            #expect(attempt == 0)
+        }
+    }
+}
