@@ -37,30 +37,58 @@ public struct JobOutcome: Sendable {
 }
 
 extension JobQueue {
+    /// What one claim statement did.
+    public struct Claim: Sendable {
+        public let jobs: [ClaimedJob]
+        /// The outcomes written back with it whose lease still held.
+        public let writtenBack: Set<Int64>
+    }
+
     /// Claims up to `limits[lane]` due jobs per lane plus up to `reclaim` jobs whose lease lapsed
     /// (their worker died), in one statement. Jobs with an ordering key are claimable only when no
     /// earlier job with that key is unfinished.
     public func claim(limits: [Int], reclaim: Int, lease: Duration) async throws -> [ClaimedJob] {
+        try await claim(limits: limits, reclaim: reclaim, lease: lease, writingBack: []).jobs
+    }
+
+    /// The same, writing `outcomes` back first. Completions ride on the claim statement itself
+    /// (deleted in a CTE) so a busy loop pays one statement and one commit per cycle.
+    public func claim(limits: [Int], reclaim: Int, lease: Duration, writingBack outcomes: [JobOutcome]) async throws
+        -> Claim
+    {
         precondition(limits.count == Lane.allCases.count)
+        var ridingAlong: [JobOutcome] = []
+        var separately = outcomes
+        if !configuration.keepCompletedJobs {
+            ridingAlong = outcomes.filter { $0.kind == .completed }
+            separately = outcomes.filter { $0.kind != .completed }
+        }
+        let separateResult = try await writeBack(separately)
         let token = Int64.random(in: 1...Int64.max)
         let statement = ClaimJobs(
             high: limits[0], medium: limits[1], low: limits[2], reclaim: reclaim, token: token,
-            leaseMilliseconds: lease.milliseconds)
+            leaseMilliseconds: lease.milliseconds, completedIDs: ridingAlong.map(\.id),
+            completedTokens: ridingAlong.map(\.leaseToken))
         return try await withDeadline(configuration.statementTimeout) {
             var jobs: [ClaimedJob] = []
+            var writtenBack = separateResult
             for try await row in try await self.client.execute(statement, logger: self.logger) {
+                guard row.0 else {
+                    writtenBack.insert(row.1)
+                    continue
+                }
                 jobs.append(
                     ClaimedJob(
-                        id: row.0, kind: row.1, lane: Lane(rawValue: row.2) ?? .medium, payload: row.3,
-                        attempt: Int(row.4), maxAttempts: Int(row.5), createdAt: row.6,
-                        orderingKey: row.7.isEmpty ? nil : row.7, leaseToken: token))
+                        id: row.1, kind: row.2, lane: Lane(rawValue: row.3) ?? .medium, payload: row.4,
+                        attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: row.7,
+                        orderingKey: row.8.isEmpty ? nil : row.8, leaseToken: token))
             }
-            return jobs
+            return Claim(jobs: jobs, writtenBack: writtenBack)
         }
     }
 
-    /// Writes outcomes back in one statement; returns the ids whose lease still matched (the
-    /// others were reclaimed, cancelled or already written and are left untouched).
+    /// Writes outcomes back; returns the ids whose lease still matched (the others were
+    /// reclaimed, cancelled or already written and are left untouched).
     @discardableResult
     public func writeBack(_ outcomes: [JobOutcome]) async throws -> Set<Int64> {
         guard !outcomes.isEmpty else { return [] }
@@ -107,11 +135,24 @@ extension JobQueue {
 
 struct ClaimJobs: PostgresPreparedStatement {
     // One CTE per lane keeps each scan on the claim index in (run_at, id) order; LIMIT 0 lanes cost
-    // nothing. The NOT EXISTS makes only the head of each ordering key claimable.
+    // nothing. The NOT EXISTS makes only the head of each ordering key claimable. `done` deletes
+    // the completions riding along (a reclaim never picks one of them); the final SELECT returns
+    // claimed jobs (true) and accepted completions (false).
+    //
+    // `relaxed` turns off synchronous commit for this statement's transaction only: losing it in
+    // a crash loses a claim (the job is available again) or a completion (the job runs again,
+    // which at-least-once delivery allows), never an enqueued job, and the claim no longer waits
+    // for a WAL flush on the path from enqueue to start.
     static let sql = """
-        WITH reclaim AS (
+        WITH relaxed AS (
+            SELECT set_config('synchronous_commit', 'off', true) AS applied
+        ), done AS (
+            DELETE FROM jobs USING unnest($7::int8[], $8::int8[]) AS d(id, token)
+            WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
+            RETURNING jobs.id
+        ), reclaim AS (
             SELECT id FROM jobs
-            WHERE state = 'running' AND lease_expires_at < now()
+            WHERE state = 'running' AND lease_expires_at < now() AND id <> ALL($7::int8[])
             ORDER BY lease_expires_at
             LIMIT $4
             FOR UPDATE SKIP LOCKED
@@ -145,15 +186,20 @@ struct ClaimJobs: PostgresPreparedStatement {
         ), picked AS (
             SELECT id FROM reclaim UNION ALL SELECT id FROM high UNION ALL SELECT id FROM medium
             UNION ALL SELECT id FROM low
+        ), claimed AS (
+            UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, lease_token = $5,
+                lease_expires_at = now() + $6::float8 * interval '1 millisecond', attempted_at = now()
+            FROM picked
+            WHERE jobs.id = picked.id
+            RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
+                jobs.created_at, coalesce(jobs.ordering_key, '') AS ordering_key
         )
-        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, lease_token = $5,
-            lease_expires_at = now() + $6::float8 * interval '1 millisecond', attempted_at = now()
-        FROM picked
-        WHERE jobs.id = picked.id
-        RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
-            jobs.created_at, coalesce(jobs.ordering_key, '')
+        SELECT true, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key, (SELECT applied FROM relaxed)
+        FROM claimed
+        UNION ALL
+        SELECT false, id, '', 0::int2, '', 0, 0, now(), '', (SELECT applied FROM relaxed) FROM done
         """
-    typealias Row = (Int64, String, Int16, String, Int32, Int32, Date, String)
+    typealias Row = (Bool, Int64, String, Int16, String, Int32, Int32, Date, String)
 
     let high: Int
     let medium: Int
@@ -161,19 +207,35 @@ struct ClaimJobs: PostgresPreparedStatement {
     let reclaim: Int
     let token: Int64
     let leaseMilliseconds: Int64
+    let completedIDs: [Int64]
+    let completedTokens: [Int64]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 8)
         bindings.append(Int64(high))
         bindings.append(Int64(medium))
         bindings.append(Int64(low))
         bindings.append(Int64(reclaim))
         bindings.append(token)
         bindings.append(Double(leaseMilliseconds))
+        bindings.append(completedIDs)
+        bindings.append(completedTokens)
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        // Cell by cell: decoding a nine-element tuple generically costs more than the statement.
+        var cells = row.makeIterator()
+        func next<T: PostgresDecodable>(_ type: T.Type) throws -> T {
+            guard let cell = cells.next() else { throw PostgresDecodingError.Code.missingData }
+            return try cell.decode(T.self)
+        }
+        return (
+            try next(Bool.self), try next(Int64.self), try next(String.self), try next(Int16.self),
+            try next(String.self), try next(Int32.self), try next(Int32.self), try next(Date.self),
+            try next(String.self)
+        )
+    }
 }
 
 struct WriteBackJobs: PostgresPreparedStatement {

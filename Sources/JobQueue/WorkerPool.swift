@@ -234,8 +234,7 @@ final class Fetcher: Sendable {
         while !state.withLock({ $0.stopping }) && !Task.isCancelled {
             var claimedFull = false
             do {
-                try await flushOutcomes()
-                claimedFull = try await claimAndStart()
+                claimedFull = try await writeBackAndClaim()
                 backoff = .milliseconds(50)
             } catch {
                 if Task.isCancelled { break }
@@ -251,25 +250,37 @@ final class Fetcher: Sendable {
         await drain()
     }
 
-    /// Claims for the free slots; true when every lane asked filled its quota (ask again at once).
-    private func claimAndStart() async throws -> Bool {
+    /// Writes back finished jobs and claims for the free slots, completions riding on the claim
+    /// statement; true when every lane asked filled its quota (ask again at once).
+    private func writeBackAndClaim() async throws -> Bool {
+        let outcomes = takeOutcomes()
         let (free, quotas) = state.withLock { state -> (Int, [Int]) in
             let free = slots - state.running.count
             return (free, state.allocator.quotas(free: free, running: state.runningPerLane, hasWork: state.hasWork))
         }
         let requested = quotas.reduce(0, +)
-        guard free > 0, requested > 0 else { return false }
-        let reclaim = max(1, free / 4)
-        let jobs = try await queue.claim(limits: quotas, reclaim: reclaim, lease: configuration.lease)
+        guard free > 0, requested > 0 else {
+            try await writeBack(outcomes)
+            return false
+        }
+        let claim: JobQueue.Claim
+        do {
+            claim = try await queue.claim(
+                limits: quotas, reclaim: max(1, free / 4), lease: configuration.lease, writingBack: outcomes)
+        } catch {
+            restoreOutcomes(outcomes)
+            throw error
+        }
+        noteRejected(outcomes.count - claim.writtenBack.count)
         var perLane = [0, 0, 0]
-        for job in jobs { perLane[Int(job.lane.rawValue)] += 1 }
+        for job in claim.jobs { perLane[Int(job.lane.rawValue)] += 1 }
         state.withLock { state in
             for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
                 state.hasWork[lane] = false
             }
         }
-        for job in jobs { start(job) }
-        return !jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && jobs.count < free
+        for job in claim.jobs { start(job) }
+        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
     }
 
     private func waitForWork() async {
@@ -356,25 +367,38 @@ final class Fetcher: Sendable {
         wakeup.signal()
     }
 
-    private func flushOutcomes() async throws {
-        let outcomes = state.withLock { state -> [JobOutcome] in
+    private func takeOutcomes() -> [JobOutcome] {
+        state.withLock { state -> [JobOutcome] in
             defer { state.outcomes = [] }
             return state.outcomes
         }
+    }
+
+    /// A failed write keeps its outcomes (their leases are still renewed) for the next loop.
+    private func restoreOutcomes(_ outcomes: [JobOutcome]) {
+        guard !outcomes.isEmpty else { return }
+        state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) }
+    }
+
+    private func writeBack(_ outcomes: [JobOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
         do {
             let accepted = try await queue.writeBack(outcomes)
-            if accepted.count < outcomes.count {
-                observer?.writeBacksRejected(outcomes.count - accepted.count)
-                logger.info(
-                    "job write-backs refused: lease no longer held",
-                    metadata: ["count": "\(outcomes.count - accepted.count)"])
-            }
+            noteRejected(outcomes.count - accepted.count)
         } catch {
-            // Keep them (their leases are still renewed) and try again on the next loop.
-            state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) }
+            restoreOutcomes(outcomes)
             throw error
         }
+    }
+
+    private func flushOutcomes() async throws {
+        try await writeBack(takeOutcomes())
+    }
+
+    private func noteRejected(_ count: Int) {
+        guard count > 0 else { return }
+        observer?.writeBacksRejected(count)
+        logger.info("job write-backs refused: lease no longer held", metadata: ["count": "\(count)"])
     }
 
     /// Stop claiming; let in-flight jobs finish within the drain timeout; hand the rest back.

@@ -13,7 +13,9 @@ import Testing
         }
     }
 
-    @Test func eightConcurrentWorkersClaimTwentyThousandJobsExactlyOnce() async throws {
+    /// Both write-back paths: completions deleted with the next claim (the default), or kept.
+    @Test(.serialized, arguments: [false, true])
+    func eightConcurrentWorkersClaimTwentyThousandJobsExactlyOnce(keepCompleted: Bool) async throws {
         try await withClient { client in
             let log = RunLog()
             let registry = JobRegistry.recording(log)
@@ -29,7 +31,7 @@ import Testing
                 for _ in 0..<8 {
                     group.addTask {
                         try await withPool(
-                            client, registry: registry,
+                            client, registry: registry, keepCompleted: keepCompleted,
                             configure: {
                                 $0.concurrency = 16
                                 $0.fetchers = 1
@@ -44,7 +46,11 @@ import Testing
             let runs = log.runs
             #expect(runs.count == 20_000)
             #expect(runs.values.allSatisfy { $0 == 1 }, "\(runs.values.filter { $0 > 1 }.count) jobs ran twice")
-            #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") == 20_000)
+            if keepCompleted {
+                #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") == 20_000)
+            } else {
+                #expect(try await client.count("SELECT count(*)::int FROM jobs") == 0)
+            }
         }
     }
 
@@ -103,7 +109,8 @@ import Testing
         }
     }
 
-    @Test func jobsSharingAKeyRunOneAtATimeInOrderAcrossWorkersAndRetries() async throws {
+    @Test(.serialized, arguments: [false, true])
+    func jobsSharingAKeyRunOneAtATimeInOrderAcrossWorkersAndRetries(keepCompleted: Bool) async throws {
         try await withClient { client in
             let log = RunLog()
             let registry = JobRegistry.recording(log)
@@ -127,17 +134,20 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<2 {
                     group.addTask {
-                        try await withPool(client, registry: registry, configure: { $0.concurrency = 16 }) { _, _ in
+                        try await withPool(
+                            client, registry: registry, keepCompleted: keepCompleted, configure: { $0.concurrency = 16 }
+                        ) { _, _ in
                             _ = try await eventually(timeout: .seconds(60)) {
-                                try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'")
-                                    == 600
+                                try await client.count(
+                                    "SELECT count(*)::int FROM jobs WHERE state IN ('available', 'running')") == 0
                             }
                         }
                     }
                 }
                 try await group.waitForAll()
             }
-            #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") == 600)
+            #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state <> 'completed'") == 0)
+            #expect(try await client.count("SELECT count(*)::int FROM jobs") == (keepCompleted ? 600 : 0))
             #expect(log.maxInFlightByKey == 1)
             // Per key, runs start in sequence order; a retried job runs again before its successor.
             for key in 0..<20 {
