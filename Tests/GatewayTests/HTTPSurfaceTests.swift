@@ -18,6 +18,7 @@ import Testing
             #expect(ready.status == 200, "\(ready.body)")
             let checks = try ready.json()["checks"] as? [String: String]
             #expect(checks?["database"] == "ok")
+            #expect(checks?["jobs"]?.hasPrefix("available=") == true)
         }
     }
 
@@ -104,6 +105,8 @@ import Testing
             #expect(metrics.body.contains("afx_http_request_duration_seconds_bucket{"))
             #expect(metrics.body.contains("afx_db_pool_max_connections 8.0"))
             #expect(metrics.body.contains("afx_db_reachable 1.0"))
+            // Queue figures: the oldest due job's age per lane, sampled at scrape time.
+            #expect(metrics.body.contains(#"afx_jobs_oldest_due_age_seconds{lane="high"}"#))
         }
     }
 

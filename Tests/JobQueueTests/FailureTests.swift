@@ -141,6 +141,10 @@ struct Sleeper: JobHandler {
                 RepoPaths.afxBinary, ["jobs", "retry", "\(ids[0])"], environment: environment, check: false)
             #expect(again.status == 1)
             #expect(again.stderr.contains("job \(ids[0]) is available and cannot be retried"))
+            let cancelled = try await runProcess(
+                RepoPaths.afxBinary, ["jobs", "cancel", "\(ids[1])"], environment: environment)
+            #expect(cancelled.stdout.contains("job \(ids[1]) is cancelled"))
+            #expect(try await client.state(of: ids[1]) == "cancelled")
             let missing = try await runProcess(
                 RepoPaths.afxBinary, ["jobs", "cancel", "999999"], environment: environment, check: false)
             #expect(missing.stderr.contains("job 999999 does not exist"))
@@ -152,7 +156,7 @@ struct Sleeper: JobHandler {
             #expect(
                 groups.contains {
                     $0["kind"] as? String == AlwaysFails.kind && $0["state"] as? String == "available"
-                        && $0["count"] as? Int == 3
+                        && $0["count"] as? Int == 2
                 })
         }
     }
