@@ -31,6 +31,28 @@ let package = Package(
     targets: [
         .target(name: "Forwarding"),
         .target(
+            name: "PlatformHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
+        .target(
+            name: "TelegramBotAPI",
+            dependencies: [
+                "PlatformHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "DiscordAPI",
+            dependencies: [
+                "PlatformHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
             name: "JobQueue",
             dependencies: [
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -49,7 +71,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Forwarding", "JobQueue", "Store",
+                "Forwarding", "JobQueue", "Store", "TelegramBotAPI", "DiscordAPI", "PlatformHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -66,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "afx",
             dependencies: [
-                "Gateway", "Store", "JobQueue",
+                "Gateway", "Store", "JobQueue", "Forwarding", "TelegramBotAPI", "DiscordAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

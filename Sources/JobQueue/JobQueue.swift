@@ -32,17 +32,44 @@ public final class JobQueue: Service, Sendable {
     let client: PostgresClient
     let configuration: Configuration
     let logger: Logger
-    let committer: GroupCommitter
+    /// Each caller gets its own result: a unique-key race fails one job, not its whole batch.
+    let committer: GroupCommit<NewJob, Result<EnqueueResult, any Error>>
     /// Told when this process enqueues, so a local claim loop starts the job at once.
-    let localWork = WorkListeners()
-    private let lastNotify = Mutex<ContinuousClock.Instant?>(nil)
+    let localWork: WorkListeners
+    let notifyThrottle: NotifyThrottle
     let cancelHandlers = Mutex<[Int: @Sendable (Int64) -> Void]>([:])
 
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
-        self.committer = GroupCommitter(maxBatch: configuration.maxBatch)
+        let localWork = WorkListeners()
+        let throttle = NotifyThrottle(interval: configuration.notifyInterval)
+        self.localWork = localWork
+        self.notifyThrottle = throttle
+        self.committer = GroupCommit(maxBatch: configuration.maxBatch) { jobs in
+            do {
+                let results = try await Self.insertBatch(
+                    jobs, client: client, throttle: throttle, timeout: configuration.statementTimeout, logger: logger)
+                localWork.notifyOne()
+                return results.map { .success($0) }
+            } catch JobQueueError.uniqueKeyRace {
+                // Rare: each job alone, so only the racing one sees the error.
+                var results: [Result<EnqueueResult, any Error>] = []
+                for job in jobs {
+                    do {
+                        let result = try await Self.insertBatch(
+                            [job], client: client, throttle: throttle, timeout: configuration.statementTimeout,
+                            logger: logger)
+                        results.append(.success(result[0]))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                localWork.notifyOne()
+                return results
+            }
+        }
     }
 
     // MARK: Enqueue
@@ -51,7 +78,7 @@ public final class JobQueue: Service, Sendable {
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> EnqueueResult {
         if committer.isRunning {
-            return try await committer.submit(job)
+            return try await committer.submit(job).get()
         }
         return try await enqueue(batch: [job])[0]
     }
@@ -60,21 +87,28 @@ public final class JobQueue: Service, Sendable {
     @discardableResult
     public func enqueue(batch jobs: [NewJob]) async throws -> [EnqueueResult] {
         guard !jobs.isEmpty else { return [] }
-        let notify = shouldNotify()
-        let results = try await withDeadline(configuration.statementTimeout) {
-            try await self.client.withConnection { connection in
-                try await Self.insert(jobs, on: connection, notify: notify, logger: self.logger)
-            }
-        }
+        let results = try await Self.insertBatch(
+            jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger)
         jobsEnqueued()
         return results
+    }
+
+    static func insertBatch(
+        _ jobs: [NewJob], client: PostgresClient, throttle: NotifyThrottle, timeout: Duration, logger: Logger
+    ) async throws -> [EnqueueResult] {
+        let notify = throttle.shouldNotify()
+        return try await withDeadline(timeout) {
+            try await client.withConnection { connection in
+                try await Self.insert(jobs, on: connection, notify: notify, logger: logger)
+            }
+        }
     }
 
     /// Enqueues inside the caller's open transaction, so the job commits (or rolls back) with the
     /// caller's own writes. Call `jobsEnqueued()` after the commit to wake workers at once.
     @discardableResult
     public func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [EnqueueResult] {
-        try await Self.insert(jobs, on: connection, notify: shouldNotify(), logger: logger)
+        try await Self.insert(jobs, on: connection, notify: notifyThrottle.shouldNotify(), logger: logger)
     }
 
     /// Group-commit INSERTs so far (each carries every enqueue queued when it started).
@@ -86,14 +120,6 @@ public final class JobQueue: Service, Sendable {
         localWork.notifyOne()
     }
 
-    func shouldNotify() -> Bool {
-        let now = ContinuousClock.now
-        return lastNotify.withLock { last in
-            if let previous = last, now - previous < configuration.notifyInterval { return false }
-            last = now
-            return true
-        }
-    }
 
     static func insert(
         _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, logger: Logger
@@ -147,35 +173,29 @@ public final class JobQueue: Service, Sendable {
 
     /// Runs the group-commit flushers until graceful shutdown, then flushes what is queued.
     public func run() async throws {
-        committer.start()
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for _ in 0..<configuration.flushers {
-                    group.addTask { await self.flushLoop() }
-                }
-            }
+            await committer.run(flushers: configuration.flushers)
         } onGracefulShutdown: {
             self.committer.stop()
         }
     }
+}
 
-    private func flushLoop() async {
-        while let batch = await committer.nextBatch() {
-            do {
-                let results = try await enqueue(batch: batch.map(\.job))
-                for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
-            } catch JobQueueError.uniqueKeyRace {
-                // Rare: retry each job alone so only the racing one sees the error.
-                for waiter in batch {
-                    do {
-                        waiter.continuation.resume(returning: try await enqueue(batch: [waiter.job])[0])
-                    } catch {
-                        waiter.continuation.resume(throwing: error)
-                    }
-                }
-            } catch {
-                for waiter in batch { waiter.continuation.resume(throwing: error) }
-            }
+/// NOTIFY at most once per interval: every NOTIFY takes a lock that serialises committers.
+final class NotifyThrottle: Sendable {
+    let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    func shouldNotify() -> Bool {
+        let now = ContinuousClock.now
+        return last.withLock { last in
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
         }
     }
 }

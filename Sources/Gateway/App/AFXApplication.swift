@@ -17,6 +17,7 @@ public struct AFXApplication: Sendable {
     public let config: AppConfig
     public let postgres: PostgresClient
     public let jobQueue: JobQueue
+    public let forwarding: ForwardingRuntime
     /// nil when `jobs.enabled` is off.
     public let workers: WorkerPool?
     public let registry: PrometheusCollectorRegistry
@@ -67,10 +68,24 @@ public func buildApplication(
     var queueConfiguration = JobQueue.Configuration()
     queueConfiguration.keepCompletedJobs = config.jobs.retention > .zero
     let jobQueue = JobQueue(client: postgres, configuration: queueConfiguration, logger: jobLogger)
+    guard let encryptionKey = config.secrets.encryptionKey else {
+        throw ConfigurationError(key: "encryptionKey", "required: set AFX_ENCRYPTION_KEY or AFX_ENCRYPTION_KEY_FILE")
+    }
+    let platforms = PlatformClients(config.platforms)
+    let accounts = AccountDirectory(
+        repository: AccountRepository(client: postgres), cipher: CredentialCipher(key: encryptionKey.value))
+    let pairRepository = PairRepository(client: postgres)
+    let pairs = PairDirectory(repository: pairRepository)
+    let forwarding = ForwardingRuntime(
+        client: postgres, queue: jobQueue, accounts: accounts, pairs: pairs, pairRepository: pairRepository,
+        deliveries: DeliveryRepository(client: postgres), platforms: platforms, scheduler: SendScheduler(),
+        configuration: config.platforms)
+    let ingest = InboundIngest(
+        client: postgres, queue: jobQueue, timeout: config.database.requestTimeout, logger: logger)
     let workers =
         config.jobs.enabled
         ? WorkerPool(
-            queue: jobQueue, registry: .standard(),
+            queue: jobQueue, registry: .standard(forwarding: forwarding),
             configuration: .init(config.jobs, shutdownTimeout: config.server.shutdownTimeout),
             logger: jobLogger, observer: JobMetrics(registry: registry))
         : nil
@@ -91,6 +106,9 @@ public func buildApplication(
     if config.server.debugRoutes {
         DebugController().addRoutes(to: root)
     }
+    let webhooks = router.group().add(middleware: BodyLimitMiddleware(limit: config.server.bodyLimits.webhooks))
+    TelegramWebhookController(accounts: accounts, ingest: ingest, requestTimeout: config.database.requestTimeout)
+        .addRoutes(to: webhooks)
 
     let responder = GatewayResponder(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
@@ -106,7 +124,10 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: httpLogger)
 
-    var services: [any Service] = [postgres, jobQueue]
+    var services: [any Service] = [
+        postgres, platforms, jobQueue, ingest,
+        ChangeListener(client: postgres, accounts: accounts, pairs: pairs, logger: logger),
+    ]
     if let workers {
         services.append(workers)
         services.append(
@@ -116,7 +137,8 @@ public func buildApplication(
     }
     if serveHTTP { services.append(http) }
     return AFXApplication(
-        config: config, postgres: postgres, jobQueue: jobQueue, workers: workers, registry: registry, logger: logger,
+        config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding, workers: workers,
+        registry: registry, logger: logger,
         services: services)
 }
 

@@ -50,6 +50,24 @@ public struct AppConfig: Sendable {
         public var discardedRetention: Duration = .seconds(7 * 24 * 3600)
     }
 
+    /// Where the platforms are (configuration, so tests and `afx simulate` point at the
+    /// simulators) and how hard we may push them.
+    public struct Platforms: Sendable {
+        public var telegramAPIURL: String = "https://api.telegram.org"
+        /// nil: `<telegramAPIURL>/file`.
+        public var telegramFileURL: String?
+        public var discordAPIURL: String = "https://discord.com/api/v10"
+        public var telegramChatPerSecond: Double = 1
+        public var telegramGroupPerMinute: Double = 20
+        public var telegramBotPerSecond: Double = 30
+        public var discordGlobalPerSecond: Int = 50
+        /// Largest file uploaded to Discord; bigger media become a line saying so.
+        public var discordMaxUploadBytes: Int = 10 << 20
+        /// How long album items are gathered before the album is sent as one group.
+        public var albumWindow: Duration = .milliseconds(1500)
+        public var requestTimeout: Duration = .seconds(20)
+    }
+
     public struct Secrets: Sendable {
         /// 32 bytes for AES-256-GCM encryption of credentials at rest.
         public var encryptionKey: Secret<[UInt8]>?
@@ -62,6 +80,7 @@ public struct AppConfig: Sendable {
     public var server = Server()
     public var database = Database()
     public var jobs = Jobs()
+    public var platforms = Platforms()
     public var secrets = Secrets()
 
     public init() {}

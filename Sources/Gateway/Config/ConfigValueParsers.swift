@@ -98,6 +98,22 @@ enum ConfigValue {
         return [high, medium, low]
     }
 
+    static func url(_ text: String) throws(Invalid) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let url = URL(string: trimmed), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw Invalid(expected: "expected an absolute http(s) URL")
+        }
+        return String(trimmed.trimmingSuffix("/"))
+    }
+
+    /// A positive rate; large values effectively lift the limit (tests, local Bot API servers).
+    static func rate(_ text: String) throws(Invalid) -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
+            throw Invalid(expected: "expected a positive number")
+        }
+        return value
+    }
+
     static func describe(_ duration: Duration) -> String {
         let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }

@@ -28,10 +28,12 @@ public struct SleepJob: JobHandler {
 
 extension JobRegistry {
     /// Every handler `afx` runs.
-    static func standard() -> JobRegistry {
+    static func standard(forwarding: ForwardingRuntime) -> JobRegistry {
         var registry = JobRegistry()
         registry.register(NoopJob())
         registry.register(SleepJob())
+        registry.register(RouteJob(runtime: forwarding))
+        registry.register(DeliverJob(runtime: forwarding))
         return registry
     }
 }

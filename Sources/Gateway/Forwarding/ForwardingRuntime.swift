@@ -1,0 +1,34 @@
+import Forwarding
+import Foundation
+import JobQueue
+import Logging
+import PostgresNIO
+import Store
+
+/// What the route and deliver jobs share: the database, the queue, the caches, the platform
+/// clients and their limits.
+public struct ForwardingRuntime: Sendable {
+    let client: PostgresClient
+    let queue: JobQueue
+    let accounts: AccountDirectory
+    let pairs: PairDirectory
+    let pairRepository: PairRepository
+    let deliveries: DeliveryRepository
+    let platforms: PlatformClients
+    let scheduler: SendScheduler
+    let configuration: AppConfig.Platforms
+
+    /// The limits a send to a Telegram chat through a bot falls under.
+    func telegramLimits(botUserID: Int64, chatID: Int64) -> [SendScheduler.Limit] {
+        var limits = [
+            SendScheduler.Limit(key: "tg:bot:\(botUserID)", rate: configuration.telegramBotPerSecond, burst: configuration.telegramBotPerSecond),
+            SendScheduler.Limit(key: "tg:chat:\(chatID)", rate: configuration.telegramChatPerSecond, burst: max(3, configuration.telegramChatPerSecond)),
+        ]
+        // Groups, supergroups and channels have negative ids and the per-minute limit.
+        if chatID < 0 {
+            let perSecond = configuration.telegramGroupPerMinute / 60
+            limits.append(.init(key: "tg:group:\(chatID)", rate: perSecond, burst: max(3, configuration.telegramGroupPerMinute / 6)))
+        }
+        return limits
+    }
+}

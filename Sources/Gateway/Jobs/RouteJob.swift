@@ -1,0 +1,122 @@
+import Forwarding
+import Foundation
+import JobQueue
+import Logging
+import PostgresNIO
+import Store
+import TelegramBotAPI
+
+/// Fans one inbound message out: the active pairs of its source chat, each through its filters,
+/// become one deliver job each, ordered per pair and delayed by the pair's delay.
+struct RouteJob: JobHandler {
+    struct Payload: Codable, Sendable {
+        var eventID: Int64
+    }
+
+    static let kind = "forward.route"
+    static let defaultRetryPolicy = RetryPolicy(maxAttempts: 10, base: .seconds(1), cap: .seconds(300))
+
+    let runtime: ForwardingRuntime
+
+    func handle(_ payload: Payload, context: JobContext) async throws {
+        guard let event = try await InboundEvent.load(id: payload.eventID, client: runtime.client) else {
+            context.logger.info("inbound event no longer exists; nothing to route")
+            return
+        }
+        switch event.source {
+        case "telegram":
+            try await routeTelegram(event, context: context)
+        default:
+            throw JobError.permanent("no router for events from \(event.source)")
+        }
+    }
+
+    private func routeTelegram(_ event: InboundEvent, context: JobContext) async throws {
+        let update: TelegramUpdate
+        do {
+            update = try JSONDecoder.telegram.decode(TelegramUpdate.self, from: Data(event.payload.utf8))
+        } catch {
+            throw JobError.permanent("the stored update does not decode: \(error)")
+        }
+        guard let (kind, telegram) = update.forwardable else { return }
+        if let newChatID = telegram.migrateToChatId {
+            // The group became a supergroup: pairs follow the new id, nothing is forwarded.
+            let moved = try await runtime.pairRepository.migrateTelegramChat(from: telegram.chat.id, to: newChatID)
+            runtime.pairs.invalidate()
+            context.logger.info("Telegram chat migrated", metadata: ["pairs": "\(moved)", "to": "\(newChatID)"])
+            return
+        }
+        let pairs = try await runtime.pairs.activePairs(source: .telegram, chatID: telegram.chat.id)
+            .filter { $0.source.accountID == event.accountID }
+        guard !pairs.isEmpty else { return }
+        let message = TelegramMessageMapper.message(from: telegram)
+        var jobs: [NewJob] = []
+        var filtered: [Pair] = []
+        for pair in pairs {
+            if kind.isEdit && !pair.options.forwardEdits { continue }
+            guard let transformed = MessageTransform.apply(pair.options, to: message) else {
+                filtered.append(pair)
+                continue
+            }
+            let albumKey = kind.isEdit ? nil : event.groupKey
+            let payload = DeliverJob.Payload(
+                pairID: pair.id, action: kind.isEdit ? .edit : .create, sourceAccountID: event.accountID,
+                sourceChatID: telegram.chat.id, sourceMessageID: telegram.messageId, message: transformed,
+                receivedAt: event.receivedAt, albumKey: albumKey)
+            var delay = Duration.seconds(pair.delaySeconds)
+            if albumKey != nil { delay += runtime.configuration.albumWindow }
+            let unique = albumKey.map { "album:\(pair.id):\($0)" } ?? "deliver:\(pair.id):\(event.id)"
+            jobs.append(
+                try NewJob(
+                    DeliverJob.self, payload,
+                    options: JobOptions(
+                        lane: PlanLane.lane(for: event.plan), delay: delay, uniqueKey: unique,
+                        orderingKey: pair.orderingKey)))
+        }
+        try await runtime.queue.enqueue(batch: jobs)
+        for pair in filtered {
+            try await runtime.deliveries.logOutcome(
+                userID: pair.userID, pairID: pair.id, sourceMessageID: telegram.messageId,
+                event: kind.isEdit ? "edit" : "create", outcome: "filtered")
+        }
+    }
+}
+
+/// A stored inbound update.
+struct InboundEvent: Sendable {
+    let id: Int64
+    let source: String
+    let accountID: Int64
+    let payload: String
+    let receivedAt: Double
+    let groupKey: String?
+    /// The plan of the account's owner (picks lanes).
+    let plan: String
+
+    static func load(id: Int64, client: PostgresClient) async throws -> InboundEvent? {
+        try await client.query(
+            """
+            SELECT e.id, e.source, e.account_id, e.payload::text, extract(epoch FROM e.received_at)::float8, e.group_key,
+                coalesce(u.plan::text, 'free')
+            FROM inbound_events e
+            LEFT JOIN telegram_accounts t ON e.source = 'telegram' AND t.id = e.account_id
+            LEFT JOIN users u ON u.id = t.user_id
+            WHERE e.id = \(id)
+            """
+        ).collect().first.map { row in
+            let r = try row.decode((Int64, String, Int64, String, Double, String?, String).self)
+            return InboundEvent(id: r.0, source: r.1, accountID: r.2, payload: r.3, receivedAt: r.4, groupKey: r.5, plan: r.6)
+        }
+    }
+
+    /// The album items stored so far for a group, oldest message first.
+    static func album(source: String, accountID: Int64, groupKey: String, client: PostgresClient) async throws -> [String] {
+        try await client.query(
+            """
+            SELECT payload::text FROM inbound_events
+            WHERE source = \(source) AND account_id = \(accountID) AND group_key = \(groupKey)
+            ORDER BY id
+            """
+        ).collect().map { try $0.decode(String.self) }
+    }
+}

@@ -1,0 +1,123 @@
+import Synchronization
+
+/// Coalesces single writes from concurrent callers into batches: each caller waits for its own
+/// item's result, and a flush starts as soon as a flusher is free, taking everything queued (up
+/// to `maxBatch`). Batches grow with load and a lone write waits for one round trip only. Used for
+/// enqueues and for the webhook ingest, so many requests share one INSERT and one commit.
+public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
+    public typealias Flush = @Sendable ([Input]) async throws -> [Output]
+
+    struct Waiter: Sendable {
+        let input: Input
+        let continuation: CheckedContinuation<Output, any Error>
+    }
+
+    private struct State {
+        var running = false
+        var stopping = false
+        var pending: [Waiter] = []
+        var idleFlushers: [CheckedContinuation<[Waiter]?, Never>] = []
+        var batches = 0
+    }
+
+    private let state = Mutex(State())
+    let maxBatch: Int
+    let flush: Flush
+
+    /// - Parameter flush: writes a batch and returns one output per input, in order. If it
+    ///   throws, every caller of the batch gets the error.
+    public init(maxBatch: Int, flush: @escaping Flush) {
+        self.maxBatch = maxBatch
+        self.flush = flush
+    }
+
+    /// Whether `run` is accepting; callers fall back to writing alone when not.
+    public var isRunning: Bool { state.withLock { $0.running && !$0.stopping } }
+
+    /// Batches flushed so far.
+    public var batchCount: Int { state.withLock { $0.batches } }
+
+    /// Runs `flushers` concurrent flush loops until `stop()`, then drains what is queued.
+    public func run(flushers: Int) async {
+        state.withLock {
+            $0.running = true
+            $0.stopping = false
+        }
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<flushers {
+                group.addTask { await self.flushLoop() }
+            }
+        }
+    }
+
+    /// Stops accepting; the flushers write what is queued, then `run` returns.
+    public func stop() {
+        let idle = state.withLock { state -> [CheckedContinuation<[Waiter]?, Never>] in
+            state.stopping = true
+            guard state.pending.isEmpty else { return [] }
+            defer { state.idleFlushers = [] }
+            return state.idleFlushers
+        }
+        for flusher in idle { flusher.resume(returning: nil) }
+    }
+
+    /// Queues `input` and returns its output once its batch is committed.
+    public func submit(_ input: Input) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let handOff = state.withLock { state -> (CheckedContinuation<[Waiter]?, Never>, [Waiter])? in
+                state.pending.append(Waiter(input: input, continuation: continuation))
+                guard !state.idleFlushers.isEmpty else { return nil }
+                return (state.idleFlushers.removeFirst(), takeBatch(&state))
+            }
+            if let (flusher, batch) = handOff { flusher.resume(returning: batch) }
+        }
+    }
+
+    private func flushLoop() async {
+        while let batch = await nextBatch() {
+            do {
+                let outputs = try await flush(batch.map(\.input))
+                guard outputs.count == batch.count else {
+                    throw GroupCommitError.outputCountMismatch(expected: batch.count, got: outputs.count)
+                }
+                for (waiter, output) in zip(batch, outputs) { waiter.continuation.resume(returning: output) }
+            } catch {
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// The next batch for a flusher; nil once stopped and drained.
+    private func nextBatch() async -> [Waiter]? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> [Waiter]?? in
+                if !state.pending.isEmpty { return .some(takeBatch(&state)) }
+                if state.stopping {
+                    state.running = false
+                    return .some(nil)
+                }
+                state.idleFlushers.append(continuation)
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    private func takeBatch(_ state: inout State) -> [Waiter] {
+        let count = min(maxBatch, state.pending.count)
+        let batch = Array(state.pending.prefix(count))
+        state.pending.removeFirst(count)
+        state.batches += 1
+        return batch
+    }
+}
+
+public enum GroupCommitError: Error, CustomStringConvertible {
+    case outputCountMismatch(expected: Int, got: Int)
+
+    public var description: String {
+        switch self {
+        case .outputCountMismatch(let expected, let got): "a group-commit flush returned \(got) results for \(expected) items"
+        }
+    }
+}

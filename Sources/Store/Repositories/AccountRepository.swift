@@ -1,0 +1,156 @@
+import Foundation
+import PostgresNIO
+
+public struct TelegramAccountRecord: Sendable, Equatable {
+    public let id: Int64
+    public let userID: Int64
+    public let botUserID: Int64
+    public let username: String
+    public let tokenCiphertext: [UInt8]
+    public let webhookSecretHash: [UInt8]?
+    public let status: String
+    public let statusReason: String?
+    public let pollOffset: Int64
+    /// The owner's plan, which picks the queue lane of the bot's work.
+    public let userPlan: String
+}
+
+public struct DiscordAccountRecord: Sendable, Equatable {
+    public let id: Int64
+    public let userID: Int64
+    /// "bot" or "webhook".
+    public let kind: String
+    public let applicationID: Int64?
+    public let botUserID: Int64?
+    public let publicKey: String?
+    public let username: String
+    public let tokenCiphertext: [UInt8]
+    public let status: String
+    public let statusReason: String?
+    public let userPlan: String
+}
+
+/// Linked Telegram bots and Discord bots/webhooks. Credentials arrive and leave encrypted.
+public struct AccountRepository: Sendable {
+    let client: PostgresClient
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    public func createTelegram(userID: Int64, botUserID: Int64, username: String, tokenCiphertext: [UInt8]) async throws
+        -> TelegramAccountRecord
+    {
+        let id = try await mappingConstraintErrors("Telegram bot @\(username)") {
+            try await client.query(
+                """
+                INSERT INTO telegram_accounts (user_id, bot_user_id, username, token_ciphertext)
+                VALUES (\(userID), \(botUserID), \(username), \(tokenCiphertext))
+                RETURNING id
+                """
+            ).collect().first!.decode(Int64.self)
+        }
+        return try await telegram(id: id)!
+    }
+
+    public func telegram(id: Int64) async throws -> TelegramAccountRecord? {
+        try await telegramAccounts(where: "WHERE a.id = \(id)").first
+    }
+
+    public func telegram(userID: Int64) async throws -> [TelegramAccountRecord] {
+        try await telegramAccounts(where: "WHERE a.user_id = \(userID) ORDER BY a.id")
+    }
+
+    private func telegramAccounts(where filter: PostgresQuery) async throws -> [TelegramAccountRecord] {
+        var query: PostgresQuery = """
+            SELECT a.id, a.user_id, a.bot_user_id, a.username, a.token_ciphertext, a.webhook_secret_hash, a.status::text,
+                a.status_reason, a.poll_offset, u.plan::text
+            FROM telegram_accounts a JOIN users u ON u.id = a.user_id
+            """
+        query.sql += " " + filter.sql
+        query.binds = filter.binds
+        return try await client.query(query).collect().map { row in
+            let r = try row.decode(
+                (Int64, Int64, Int64, String, [UInt8], [UInt8]?, String, String?, Int64, String).self)
+            return TelegramAccountRecord(
+                id: r.0, userID: r.1, botUserID: r.2, username: r.3, tokenCiphertext: r.4, webhookSecretHash: r.5,
+                status: r.6, statusReason: r.7, pollOffset: r.8, userPlan: r.9)
+        }
+    }
+
+    public func setWebhookSecretHash(telegramAccountID id: Int64, hash: [UInt8]) async throws {
+        try await client.query(
+            "UPDATE telegram_accounts SET webhook_secret_hash = \(hash), updated_at = now() WHERE id = \(id)")
+        try await notifyChanged()
+    }
+
+    public func setPollOffset(telegramAccountID id: Int64, offset: Int64) async throws {
+        try await client.query("UPDATE telegram_accounts SET poll_offset = \(offset) WHERE id = \(id)")
+    }
+
+    public func setTelegramStatus(id: Int64, status: String, reason: String?) async throws {
+        try await client.query(
+            """
+            UPDATE telegram_accounts SET status = \(status)::account_status, status_reason = \(reason),
+                last_checked_at = now(), updated_at = now()
+            WHERE id = \(id)
+            """)
+        try await notifyChanged()
+    }
+
+    public func createDiscord(
+        userID: Int64, kind: String, applicationID: Int64?, botUserID: Int64?, publicKey: String?, username: String,
+        tokenCiphertext: [UInt8]
+    ) async throws -> DiscordAccountRecord {
+        let id = try await mappingConstraintErrors("Discord \(kind) \(username)") {
+            try await client.query(
+                """
+                INSERT INTO discord_accounts (user_id, kind, application_id, bot_user_id, public_key, username, token_ciphertext)
+                VALUES (\(userID), \(kind), \(applicationID), \(botUserID), \(publicKey), \(username), \(tokenCiphertext))
+                RETURNING id
+                """
+            ).collect().first!.decode(Int64.self)
+        }
+        return try await discord(id: id)!
+    }
+
+    public func discord(id: Int64) async throws -> DiscordAccountRecord? {
+        try await discordAccounts(where: "WHERE a.id = \(id)").first
+    }
+
+    public func discord(userID: Int64) async throws -> [DiscordAccountRecord] {
+        try await discordAccounts(where: "WHERE a.user_id = \(userID) ORDER BY a.id")
+    }
+
+    private func discordAccounts(where filter: PostgresQuery) async throws -> [DiscordAccountRecord] {
+        var query: PostgresQuery = """
+            SELECT a.id, a.user_id, a.kind, a.application_id, a.bot_user_id, a.public_key, a.username, a.token_ciphertext,
+                a.status::text, a.status_reason, u.plan::text
+            FROM discord_accounts a JOIN users u ON u.id = a.user_id
+            """
+        query.sql += " " + filter.sql
+        query.binds = filter.binds
+        return try await client.query(query).collect().map { row in
+            let r = try row.decode(
+                (Int64, Int64, String, Int64?, Int64?, String?, String, [UInt8], String, String?, String).self)
+            return DiscordAccountRecord(
+                id: r.0, userID: r.1, kind: r.2, applicationID: r.3, botUserID: r.4, publicKey: r.5, username: r.6,
+                tokenCiphertext: r.7, status: r.8, statusReason: r.9, userPlan: r.10)
+        }
+    }
+
+    public func setDiscordStatus(id: Int64, status: String, reason: String?) async throws {
+        try await client.query(
+            """
+            UPDATE discord_accounts SET status = \(status)::account_status, status_reason = \(reason),
+                last_checked_at = now(), updated_at = now()
+            WHERE id = \(id)
+            """)
+        try await notifyChanged()
+    }
+
+    /// Tells every instance's account caches to forget.
+    func notifyChanged() async throws {
+        try await client.query("SELECT pg_notify(\(ChangeNotice.channel), \(ChangeNotice.accounts))")
+    }
+}

@@ -1,0 +1,39 @@
+import PostgresNIO
+
+/// What a repository reports instead of a raw PostgreSQL error.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// A unique key already holds this value (e.g. the bot is already linked).
+    case duplicate(String)
+    case notFound(String)
+    /// A check or foreign key refused the values.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .duplicate(let what): "\(what) already exists"
+        case .notFound(let what): "\(what) does not exist"
+        case .invalid(let why): why
+        }
+    }
+}
+
+/// Maps constraint violations to `StoreError`; everything else passes through.
+func mappingConstraintErrors<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PSQLError {
+        switch error.serverInfo?[.sqlState] {
+        case "23505": throw StoreError.duplicate(what)
+        case "23503": throw StoreError.invalid("\(what) refers to something that does not exist")
+        case "23514": throw StoreError.invalid("\(what) has a value outside what is allowed (\(error.serverInfo?[.constraintName] ?? "check"))")
+        default: throw error
+        }
+    }
+}
+
+/// The NOTIFY channel repositories announce changes on, with what changed as the payload.
+public enum ChangeNotice {
+    public static let channel = "afx_changes"
+    public static let accounts = "accounts"
+    public static let pairs = "pairs"
+}

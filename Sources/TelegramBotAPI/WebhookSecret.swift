@@ -1,0 +1,28 @@
+import Crypto
+import Foundation
+
+/// The secret Telegram echoes in `X-Telegram-Bot-Api-Secret-Token`. Only its SHA-256 is stored;
+/// a request is checked by hashing what it carries and comparing in constant time.
+public enum WebhookSecret {
+    public static let headerName = "X-Telegram-Bot-Api-Secret-Token"
+
+    /// 48 characters of [A-Za-z0-9_-] (Telegram allows 1-256 of those).
+    public static func generate() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<48).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    public static func hash(_ secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// True when `header` hashes to `expectedHash`; compares all 32 bytes whatever they hold.
+    public static func verify(header: String?, expectedHash: [UInt8]) -> Bool {
+        guard let header, expectedHash.count == 32 else { return false }
+        let actual = hash(header)
+        var difference: UInt8 = 0
+        for index in 0..<32 { difference |= actual[index] ^ expectedHash[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import DiscordAPI
+import Foundation
+import Gateway
+import Logging
+
+struct DiscordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discord", abstract: "Link Discord bots and webhooks.",
+        subcommands: [AddBot.self, AddWebhook.self])
+
+    struct AddBot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-bot", abstract: "Link a bot to a user: checks the token, stores it encrypted, prints the account id.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The owning user's id.") var user: Int64
+        @Option(help: "A file holding the bot token, or - for standard input.") var tokenFile: String
+        @Option(help: "The application id (for slash commands).") var applicationId: Int64?
+        @Option(help: "The application's public key, hex (for signed interactions).") var publicKey: String?
+
+        func run() async throws {
+            guard let token = DiscordToken(try readSecret(path: tokenFile, what: "bot token")) else {
+                throw ValidationError("that is not a Discord bot token")
+            }
+            try await CLIContext.with(options) { context in
+                let me: DiscordUser
+                do {
+                    me = try await context.platforms.discord.currentUser(token: token)
+                } catch {
+                    throw Logging.fail("Discord did not accept the token: \(error)")
+                }
+                let sealed = try context.cipher.seal(token.value, context: CredentialCipher.Context.discordToken)
+                let account = try await context.accounts.createDiscord(
+                    userID: user, kind: "bot", applicationID: applicationId, botUserID: Int64(me.id), publicKey: publicKey?.lowercased(),
+                    username: me.username, tokenCiphertext: sealed)
+                print("Discord bot \(account.username) linked as account \(account.id)")
+            }
+        }
+    }
+
+    struct AddWebhook: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-webhook",
+            abstract: "Link a channel's incoming webhook (messages show the original author's name); prints the account id.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The owning user's id.") var user: Int64
+        @Option(help: "A file holding the webhook URL, or - for standard input.") var urlFile: String
+        @Option(help: "A name to recognise it by.") var name = "webhook"
+
+        func run() async throws {
+            let text = try readSecret(path: urlFile, what: "webhook URL")
+            guard DiscordWebhookURL(text) != nil else {
+                throw ValidationError("that is not a Discord webhook URL (…/api/webhooks/ID/TOKEN)")
+            }
+            try await CLIContext.with(options) { context in
+                let sealed = try context.cipher.seal(text, context: CredentialCipher.Context.discordWebhook)
+                let account = try await context.accounts.createDiscord(
+                    userID: user, kind: "webhook", applicationID: nil, botUserID: nil, publicKey: nil, username: name,
+                    tokenCiphertext: sealed)
+                print("Discord webhook \(name) linked as account \(account.id)")
+            }
+        }
+    }
+}
