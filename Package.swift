@@ -85,10 +85,19 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        .target(
+            name: "PlatformSimulators",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "afx",
             dependencies: [
-                "Gateway", "Store", "JobQueue", "Forwarding", "TelegramBotAPI", "DiscordAPI",
+                "Gateway", "Store", "JobQueue", "Forwarding", "TelegramBotAPI", "DiscordAPI", "PlatformSimulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +105,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Gateway", "Store",
+                "Gateway", "Store", "PlatformSimulators",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +115,12 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(
+            name: "PlatformSimulatorsTests",
+            dependencies: [
+                "PlatformSimulators",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .testTarget(
             name: "JobQueueTests",
             dependencies: [
@@ -117,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Store", "TestSupport",
+                "Gateway", "Store", "TestSupport", "PlatformSimulators", "Forwarding",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),

@@ -31,7 +31,9 @@ public struct DiscordClient: Sendable {
     public let rateLimiter: DiscordRateLimiter
     let http: HTTPClient
 
-    public init(configuration: Configuration = .init(), http: HTTPClient, rateLimiter: DiscordRateLimiter = DiscordRateLimiter()) {
+    public init(
+        configuration: Configuration = .init(), http: HTTPClient, rateLimiter: DiscordRateLimiter = DiscordRateLimiter()
+    ) {
         self.configuration = configuration
         self.http = http
         self.rateLimiter = rateLimiter
@@ -50,8 +52,12 @@ public struct DiscordClient: Sendable {
         files: [DiscordFile] = [], query: String = ""
     ) async throws(DiscordError) -> Data {
         // Interaction and webhook routes are exempt from the bot's global limit.
-        if let wait = await rateLimiter.reserve(route: route, countsAgainstGlobal: { if case .bot = auth { true } else { false } }()) {
-            throw DiscordError(kind: .rateLimited(retryAfter: wait.secondsDouble, global: false), status: 0, message: "bucket for \(route) is empty")
+        if let wait = await rateLimiter.reserve(
+            route: route, countsAgainstGlobal: { if case .bot = auth { true } else { false } }())
+        {
+            throw DiscordError(
+                kind: .rateLimited(retryAfter: wait.secondsDouble, global: false), status: 0,
+                message: "bucket for \(route) is empty")
         }
         var request = HTTPClientRequest(url: configuration.apiBaseURL + path + (query.isEmpty ? "" : "?" + query))
         request.method = method
@@ -66,10 +72,14 @@ public struct DiscordClient: Sendable {
             } else {
                 var form = MultipartForm()
                 var payload = body ?? DiscordMessageBody()
-                payload.attachments = files.enumerated().map { DiscordUploadAttachment(id: $0.offset, filename: $0.element.filename) }
+                payload.attachments = files.enumerated().map {
+                    DiscordUploadAttachment(id: $0.offset, filename: $0.element.filename)
+                }
                 form.add(name: "payload_json", json: try JSONEncoder.discord.encode(payload))
                 for (index, file) in files.enumerated() {
-                    form.add(name: "files[\(index)]", filename: file.filename, contentType: file.contentType, data: file.data)
+                    form.add(
+                        name: "files[\(index)]", filename: file.filename, contentType: file.contentType, data: file.data
+                    )
                 }
                 request.headers.add(name: "Content-Type", value: form.contentType)
                 request.body = .data(form.body)
@@ -83,7 +93,8 @@ public struct DiscordClient: Sendable {
         } catch {
             throw DiscordError(kind: .network, status: 0, message: "\(route): \(type(of: error))")
         }
-        let errorBody = exchange.status >= 300 ? try? JSONDecoder.discord.decode(ErrorBody.self, from: exchange.body) : nil
+        let errorBody =
+            exchange.status >= 300 ? try? JSONDecoder.discord.decode(ErrorBody.self, from: exchange.body) : nil
         await rateLimiter.update(
             route: route, status: exchange.status, headers: exchange.headers,
             retryAfter: errorBody?.retryAfter ?? exchange.headers.first(name: "Retry-After").flatMap(Double.init))
@@ -91,7 +102,8 @@ public struct DiscordClient: Sendable {
         case 200..<300:
             return exchange.body
         case 429:
-            let retryAfter = errorBody?.retryAfter ?? exchange.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
+            let retryAfter =
+                errorBody?.retryAfter ?? exchange.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
             throw DiscordError(
                 kind: .rateLimited(retryAfter: retryAfter, global: errorBody?.global ?? false), status: 429,
                 code: errorBody?.code ?? 0, message: errorBody?.message ?? "rate limited")
@@ -114,7 +126,9 @@ public struct DiscordClient: Sendable {
 extension DiscordClient {
     public func currentUser(token: DiscordToken) async throws(DiscordError) -> DiscordUser {
         let route = "GET /users/@me"
-        return try decode(try await send(.GET, path: "/users/@me", route: route, auth: .bot(token)), as: DiscordUser.self, route: route)
+        return try decode(
+            try await send(.GET, path: "/users/@me", route: route, auth: .bot(token)), as: DiscordUser.self,
+            route: route)
     }
 
     /// Create Message as the bot.
@@ -122,7 +136,8 @@ extension DiscordClient {
         channelID: String, body: DiscordMessageBody, files: [DiscordFile] = [], token: DiscordToken
     ) async throws(DiscordError) -> DiscordMessage {
         let route = "POST /channels/\(channelID)/messages"
-        let data = try await send(.POST, path: "/channels/\(channelID)/messages", route: route, auth: .bot(token), body: body, files: files)
+        let data = try await send(
+            .POST, path: "/channels/\(channelID)/messages", route: route, auth: .bot(token), body: body, files: files)
         return try decode(data, as: DiscordMessage.self, route: route)
     }
 
@@ -137,7 +152,8 @@ extension DiscordClient {
 
     public func deleteMessage(channelID: String, messageID: String, token: DiscordToken) async throws(DiscordError) {
         _ = try await send(
-            .DELETE, path: "/channels/\(channelID)/messages/\(messageID)", route: "DELETE /channels/\(channelID)/messages",
+            .DELETE, path: "/channels/\(channelID)/messages/\(messageID)",
+            route: "DELETE /channels/\(channelID)/messages",
             auth: .bot(token))
     }
 
@@ -147,7 +163,8 @@ extension DiscordClient {
     ) async throws(DiscordError) -> DiscordMessage {
         let route = "POST /webhooks/\(webhook.id)"
         let data = try await send(
-            .POST, path: "/webhooks/\(webhook.id)/\(webhook.token)", route: route, auth: .none, body: body, files: files,
+            .POST, path: "/webhooks/\(webhook.id)/\(webhook.token)", route: route, auth: .none, body: body,
+            files: files,
             query: "wait=true")
         return try decode(data, as: DiscordMessage.self, route: route)
     }

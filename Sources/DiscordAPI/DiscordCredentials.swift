@@ -26,7 +26,8 @@ public struct DiscordWebhookURL: Sendable, Equatable, CustomStringConvertible {
 
     public init?(_ url: String) {
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let components = URLComponents(string: trimmed), components.scheme == "https" || components.scheme == "http"
+        guard let components = URLComponents(string: trimmed),
+            components.scheme == "https" || components.scheme == "http"
         else { return nil }
         let parts = components.path.split(separator: "/").map(String.init)
         guard let index = parts.lastIndex(of: "webhooks"), parts.count == index + 3,

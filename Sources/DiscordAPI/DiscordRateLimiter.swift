@@ -47,7 +47,10 @@ public actor DiscordRateLimiter {
     /// Learns from an answer's `X-RateLimit-*` headers (and a 429's scope).
     public func update(route: String, status: Int, headers: HTTPHeaders, retryAfter: Double?) {
         let now = ContinuousClock.now
-        if status == 429, headers.first(name: "X-RateLimit-Global")?.lowercased() == "true" || headers.first(name: "X-RateLimit-Scope") == "global" {
+        if status == 429,
+            headers.first(name: "X-RateLimit-Global")?.lowercased() == "true"
+                || headers.first(name: "X-RateLimit-Scope") == "global"
+        {
             globalUntil = now + .milliseconds(Int64((retryAfter ?? 1) * 1000))
             return
         }

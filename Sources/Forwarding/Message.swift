@@ -18,23 +18,27 @@ public struct Message: Codable, Sendable, Equatable {
     public var media: [Media]
     /// Id of the replied-to message in the *source* chat; the delivery layer maps it to the copy.
     public var replyToMessageID: Int64?
+    /// A one-line quote of the replied-to message ("Name: text…"), for destinations that
+    /// cannot thread a reply (Discord webhooks).
+    public var replyQuote: String?
     public var author: Author?
 
     public init(
         text: String = "", entities: [MessageEntity] = [], media: [Media] = [],
-        replyToMessageID: Int64? = nil, author: Author? = nil
+        replyToMessageID: Int64? = nil, replyQuote: String? = nil, author: Author? = nil
     ) {
         self.text = text
         self.entities = entities
         self.media = media
         self.replyToMessageID = replyToMessageID
+        self.replyQuote = replyQuote
         self.author = author
     }
 }
 
 extension Message {
     private enum CodingKeys: String, CodingKey {
-        case text, entities, media, replyToMessageID, author
+        case text, entities, media, replyToMessageID, replyQuote, author
     }
 
     /// Missing keys take their defaults, so payloads stored by older versions (or written by
@@ -46,6 +50,7 @@ extension Message {
             entities: try container.decodeIfPresent([MessageEntity].self, forKey: .entities) ?? [],
             media: try container.decodeIfPresent([Media].self, forKey: .media) ?? [],
             replyToMessageID: try container.decodeIfPresent(Int64.self, forKey: .replyToMessageID),
+            replyQuote: try container.decodeIfPresent(String.self, forKey: .replyQuote),
             author: try container.decodeIfPresent(Author.self, forKey: .author))
     }
 }

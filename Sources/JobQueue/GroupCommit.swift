@@ -117,7 +117,8 @@ public enum GroupCommitError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .outputCountMismatch(let expected, let got): "a group-commit flush returned \(got) results for \(expected) items"
+        case .outputCountMismatch(let expected, let got):
+            "a group-commit flush returned \(got) results for \(expected) items"
         }
     }
 }

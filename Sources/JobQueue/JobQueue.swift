@@ -120,7 +120,6 @@ public final class JobQueue: Service, Sendable {
         localWork.notifyOne()
     }
 
-
     static func insert(
         _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, logger: Logger
     ) async throws -> [EnqueueResult] {

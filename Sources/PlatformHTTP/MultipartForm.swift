@@ -25,7 +25,8 @@ public struct MultipartForm: Sendable {
     }
 
     public mutating func add(name: String, filename: String, contentType: String?, data: Data) {
-        parts.append(Part(name: name, filename: filename, contentType: contentType ?? "application/octet-stream", data: data))
+        parts.append(
+            Part(name: name, filename: filename, contentType: contentType ?? "application/octet-stream", data: data))
     }
 
     public var contentType: String { "multipart/form-data; boundary=\(boundary)" }

@@ -19,4 +19,3 @@ public struct BotToken: Sendable, Equatable, CustomStringConvertible, CustomDebu
     public var description: String { "\(botID):***" }
     public var debugDescription: String { description }
 }
-

@@ -15,7 +15,8 @@ public struct TelegramClient: Sendable {
         public var maxDownloadBytes: Int
 
         public init(
-            apiBaseURL: String = "https://api.telegram.org", fileBaseURL: String? = nil, timeout: Duration = .seconds(30),
+            apiBaseURL: String = "https://api.telegram.org", fileBaseURL: String? = nil,
+            timeout: Duration = .seconds(30),
             maxDownloadBytes: Int = 20_000_000
         ) {
             self.apiBaseURL = apiBaseURL
@@ -89,7 +90,8 @@ public struct TelegramClient: Sendable {
             envelope = try JSONDecoder.telegram.decode(Envelope<Result>.self, from: exchange.body)
         } catch {
             let kind: TelegramError.Kind = exchange.status >= 500 ? .server : .network
-            throw TelegramError(kind: kind, code: exchange.status, message: "\(method): unreadable answer (HTTP \(exchange.status))")
+            throw TelegramError(
+                kind: kind, code: exchange.status, message: "\(method): unreadable answer (HTTP \(exchange.status))")
         }
         if envelope.ok, let result = envelope.result { return result }
         let code = envelope.errorCode ?? exchange.status
@@ -161,11 +163,14 @@ extension TelegramClient {
         try await call("sendMessage", token: token, parameters: parameters)
     }
 
-    public func copyMessage(_ parameters: CopyMessage, token: BotToken) async throws(TelegramError) -> TelegramMessageID {
+    public func copyMessage(_ parameters: CopyMessage, token: BotToken) async throws(TelegramError) -> TelegramMessageID
+    {
         try await call("copyMessage", token: token, parameters: parameters)
     }
 
-    public func editMessageText(_ parameters: EditMessageText, token: BotToken) async throws(TelegramError) -> TelegramMessage {
+    public func editMessageText(_ parameters: EditMessageText, token: BotToken) async throws(TelegramError)
+        -> TelegramMessage
+    {
         try await call("editMessageText", token: token, parameters: parameters)
     }
 
@@ -208,17 +213,26 @@ public struct RawJSON: Decodable, Sendable {
 
 /// A JSON tree, to round-trip a value without knowing its shape.
 public enum JSONValue: Codable, Sendable, Equatable {
-    case null, bool(Bool), number(Double), integer(Int64), string(String), array([JSONValue]), object([String: JSONValue])
+    case null, bool(Bool), number(Double), integer(Int64), string(String), array([JSONValue]), object(
+        [String: JSONValue])
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

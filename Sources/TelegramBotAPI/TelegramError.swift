@@ -39,7 +39,8 @@ public struct TelegramError: Error, CustomStringConvertible, Sendable {
     public var isTargetGone: Bool {
         let text = message.lowercased()
         return code == 403 || text.contains("chat not found") || text.contains("bot was kicked")
-            || text.contains("not enough rights") || text.contains("have no rights") || text.contains("chat_write_forbidden")
+            || text.contains("not enough rights") || text.contains("have no rights")
+            || text.contains("chat_write_forbidden")
             || text.contains("need administrator rights") || text.contains("bot is not a member")
     }
 }

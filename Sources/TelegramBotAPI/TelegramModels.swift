@@ -31,8 +31,10 @@ public struct TelegramEntity: Codable, Sendable, Equatable {
     public var language: String?
     public var customEmojiId: String?
 
-    public init(type: String, offset: Int, length: Int, url: String? = nil, user: TelegramUser? = nil,
-                language: String? = nil, customEmojiId: String? = nil) {
+    public init(
+        type: String, offset: Int, length: Int, url: String? = nil, user: TelegramUser? = nil,
+        language: String? = nil, customEmojiId: String? = nil
+    ) {
         self.type = type
         self.offset = offset
         self.length = length
@@ -87,8 +89,13 @@ public struct TelegramMessage: Codable, Sendable, Equatable {
 }
 
 /// `reply_to_message` nests a full message; only its id is needed.
+/// The replied-to message inside a message: its id, and enough to quote it.
 public struct TelegramReplied: Codable, Sendable, Equatable {
     public var messageId: Int64
+    public var text: String?
+    public var caption: String?
+    public var from: TelegramUser?
+    public var senderChat: TelegramChat?
 }
 
 public struct TelegramUpdate: Codable, Sendable {

@@ -38,8 +38,10 @@ public struct CopyMessage: Encodable, Sendable {
     public var parseMode: String?
     public var replyParameters: ReplyParameters?
 
-    public init(chatId: Int64, fromChatId: Int64, messageId: Int64, caption: String? = nil, parseMode: String? = nil,
-                replyParameters: ReplyParameters? = nil) {
+    public init(
+        chatId: Int64, fromChatId: Int64, messageId: Int64, caption: String? = nil, parseMode: String? = nil,
+        replyParameters: ReplyParameters? = nil
+    ) {
         self.chatId = chatId
         self.fromChatId = fromChatId
         self.messageId = messageId
@@ -94,8 +96,10 @@ public struct SetWebhook: Encodable, Sendable {
     public var maxConnections: Int?
     public var dropPendingUpdates: Bool?
 
-    public init(url: String, secretToken: String, allowedUpdates: [String] = TelegramUpdate.forwardedTypes,
-                maxConnections: Int? = 40) {
+    public init(
+        url: String, secretToken: String, allowedUpdates: [String] = TelegramUpdate.forwardedTypes,
+        maxConnections: Int? = 40
+    ) {
         self.url = url
         self.secretToken = secretToken
         self.allowedUpdates = allowedUpdates
@@ -109,8 +113,10 @@ public struct GetUpdates: Encodable, Sendable {
     public var timeout: Int?
     public var allowedUpdates: [String]?
 
-    public init(offset: Int64?, limit: Int = 100, timeout: Int = 25,
-                allowedUpdates: [String] = TelegramUpdate.forwardedTypes) {
+    public init(
+        offset: Int64?, limit: Int = 100, timeout: Int = 25,
+        allowedUpdates: [String] = TelegramUpdate.forwardedTypes
+    ) {
         self.offset = offset
         self.limit = limit
         self.timeout = timeout

@@ -8,7 +8,8 @@ struct AFX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "afx",
         abstract: "AutoForwardX: the Telegram and Discord message-forwarding gateway.",
-        discussion: "Settings come from config/afx.yaml (or --config), overridden by AFX_* environment variables and DATABASE_URL; secrets only from the environment or *_FILE paths. Run `afx config check` to see the effective configuration.",
+        discussion:
+            "Settings come from config/afx.yaml (or --config), overridden by AFX_* environment variables and DATABASE_URL; secrets only from the environment or *_FILE paths. Run `afx config check` to see the effective configuration.",
         subcommands: [
             ServeCommand.self, WorkCommand.self, MigrateCommand.self, UsersCommand.self, TelegramCommand.self,
             DiscordCommand.self, PairsCommand.self, JobsCommand.self, ConfigCommand.self, BenchCommand.self,

@@ -17,6 +17,7 @@ struct CLIContext: Sendable {
     var accounts: AccountRepository { AccountRepository(client: client) }
     var pairs: PairRepository { PairRepository(client: client) }
     var users: UserRepository { UserRepository(client: client) }
+    var linking: AccountLinking { AccountLinking(client: client, cipher: cipher, platforms: platforms) }
 
     static func with(_ options: ConfigOptions, _ body: (CLIContext) async throws -> Void) async throws {
         let config = try await options.load().config
@@ -30,7 +31,8 @@ struct CLIContext: Sendable {
         let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "afx-cli"))
         let platforms = PlatformClients(config.platforms)
         let context = CLIContext(
-            config: config, client: client, cipher: CredentialCipher(key: key.value), platforms: platforms, logger: logger)
+            config: config, client: client, cipher: CredentialCipher(key: key.value), platforms: platforms,
+            logger: logger)
         do {
             try await withRunningClient(client) {
                 do {
@@ -38,6 +40,8 @@ struct CLIContext: Sendable {
                 } catch let error as StoreError {
                     throw Logging.fail(error.description)
                 } catch let error as CredentialError {
+                    throw Logging.fail(error.description)
+                } catch let error as LinkingError {
                     throw Logging.fail(error.description)
                 }
             }

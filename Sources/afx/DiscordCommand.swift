@@ -11,7 +11,8 @@ struct DiscordCommand: AsyncParsableCommand {
 
     struct AddBot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "add-bot", abstract: "Link a bot to a user: checks the token, stores it encrypted, prints the account id.")
+            commandName: "add-bot",
+            abstract: "Link a bot to a user: checks the token, stores it encrypted, prints the account id.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "The owning user's id.") var user: Int64
         @Option(help: "A file holding the bot token, or - for standard input.") var tokenFile: String
@@ -23,16 +24,8 @@ struct DiscordCommand: AsyncParsableCommand {
                 throw ValidationError("that is not a Discord bot token")
             }
             try await CLIContext.with(options) { context in
-                let me: DiscordUser
-                do {
-                    me = try await context.platforms.discord.currentUser(token: token)
-                } catch {
-                    throw Logging.fail("Discord did not accept the token: \(error)")
-                }
-                let sealed = try context.cipher.seal(token.value, context: CredentialCipher.Context.discordToken)
-                let account = try await context.accounts.createDiscord(
-                    userID: user, kind: "bot", applicationID: applicationId, botUserID: Int64(me.id), publicKey: publicKey?.lowercased(),
-                    username: me.username, tokenCiphertext: sealed)
+                let account = try await context.linking.linkDiscordBot(
+                    userID: user, token: token, applicationID: applicationId, publicKey: publicKey)
                 print("Discord bot \(account.username) linked as account \(account.id)")
             }
         }
@@ -41,7 +34,8 @@ struct DiscordCommand: AsyncParsableCommand {
     struct AddWebhook: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-webhook",
-            abstract: "Link a channel's incoming webhook (messages show the original author's name); prints the account id.")
+            abstract:
+                "Link a channel's incoming webhook (messages show the original author's name); prints the account id.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "The owning user's id.") var user: Int64
         @Option(help: "A file holding the webhook URL, or - for standard input.") var urlFile: String
@@ -53,10 +47,7 @@ struct DiscordCommand: AsyncParsableCommand {
                 throw ValidationError("that is not a Discord webhook URL (…/api/webhooks/ID/TOKEN)")
             }
             try await CLIContext.with(options) { context in
-                let sealed = try context.cipher.seal(text, context: CredentialCipher.Context.discordWebhook)
-                let account = try await context.accounts.createDiscord(
-                    userID: user, kind: "webhook", applicationID: nil, botUserID: nil, publicKey: nil, username: name,
-                    tokenCiphertext: sealed)
+                let account = try await context.linking.linkDiscordWebhook(userID: user, url: text, name: name)
                 print("Discord webhook \(name) linked as account \(account.id)")
             }
         }

@@ -9,7 +9,9 @@ struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Apply pending database migrations.",
-        discussion: "Each migration runs in its own transaction under an advisory lock, so several instances may migrate at once. With --dry-run nothing is applied: it lists what is pending and exits 1 if anything is.")
+        discussion:
+            "Each migration runs in its own transaction under an advisory lock, so several instances may migrate at once. With --dry-run nothing is applied: it lists what is pending and exits 1 if anything is."
+    )
 
     @OptionGroup var options: ConfigOptions
 

@@ -13,7 +13,8 @@ struct PairsCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Forward from one chat to another.",
-            discussion: "Endpoints are PLATFORM:ACCOUNT:CHAT, e.g. telegram:3:-1001234567890 or discord:2:112233445566778899.")
+            discussion:
+                "Endpoints are PLATFORM:ACCOUNT:CHAT, e.g. telegram:3:-1001234567890 or discord:2:112233445566778899.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "The owning user's id.") var user: Int64
         @Option(help: "The source, PLATFORM:ACCOUNT:CHAT.") var from: String
@@ -40,7 +41,9 @@ struct PairsCommand: AsyncParsableCommand {
             guard (0...86400).contains(delay) else { throw ValidationError("--delay must be 0 to 86400 seconds") }
             try await CLIContext.with(options) { context in
                 let pair = try await context.pairs.create(
-                    Pair(id: 0, userID: user, name: name, source: source, destination: destination, delaySeconds: delay, options: pairOptions))
+                    Pair(
+                        id: 0, userID: user, name: name, source: source, destination: destination, delaySeconds: delay,
+                        options: pairOptions))
                 print("pair \(pair.id) created: \(from) → \(to)")
             }
         }
@@ -55,7 +58,8 @@ struct PairsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List pairs with their status (and why a pair is paused).")
+        static let configuration = CommandConfiguration(
+            abstract: "List pairs with their status (and why a pair is paused).")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Only this user's pairs.") var user: Int64?
 
@@ -69,7 +73,9 @@ struct PairsCommand: AsyncParsableCommand {
                 }
                 for pair in pairs {
                     let reason = pair.pausedReason.map { " — \($0)" } ?? ""
-                    print("\(pair.id)  user \(pair.userID)  \(describe(pair.source)) → \(describe(pair.destination))  \(pair.status.rawValue)\(reason)")
+                    print(
+                        "\(pair.id)  user \(pair.userID)  \(describe(pair.source)) → \(describe(pair.destination))  \(pair.status.rawValue)\(reason)"
+                    )
                 }
                 if pairs.isEmpty { print("(no pairs)") }
             }
@@ -130,7 +136,9 @@ struct PairsCommand: AsyncParsableCommand {
                 let deliveries = DeliveryRepository(client: context.client)
                 for log in try await deliveries.messageLogs(pairID: id, limit: limit) {
                     let latency = log.latencyMS.map { " \($0) ms" } ?? ""
-                    print("\(log.createdAt)  \(log.event) \(log.sourceMessageID ?? 0) → \(log.destMessageID ?? 0)  \(log.outcome)\(latency)\(log.error.map { "  \($0)" } ?? "")")
+                    print(
+                        "\(log.createdAt)  \(log.event) \(log.sourceMessageID ?? 0) → \(log.destMessageID ?? 0)  \(log.outcome)\(latency)\(log.error.map { "  \($0)" } ?? "")"
+                    )
                 }
                 for error in try await deliveries.errorLogs(pairID: id, limit: limit) {
                     print("\(error.createdAt)  ERROR \(error.code): \(error.message)")

@@ -7,7 +7,9 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the gateway: HTTPS API and webhooks, job workers and platform sessions.",
-        discussion: "Serves HTTPS with server.certificate and server.privateKey. With --http it serves plain HTTP for a TLS-terminating proxy and believes X-Forwarded-For only from server.trustedProxies. SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests finish within server.shutdownTimeout, closes the pool and exits 0.")
+        discussion:
+            "Serves HTTPS with server.certificate and server.privateKey. With --http it serves plain HTTP for a TLS-terminating proxy and believes X-Forwarded-For only from server.trustedProxies. SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests finish within server.shutdownTimeout, closes the pool and exits 0."
+    )
 
     @OptionGroup var options: ConfigOptions
 

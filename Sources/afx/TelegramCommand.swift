@@ -24,15 +24,7 @@ struct TelegramCommand: AsyncParsableCommand {
                 throw ValidationError("that is not a bot token (expected 123456789:AA… from @BotFather)")
             }
             try await CLIContext.with(options) { context in
-                let me: TelegramUser
-                do {
-                    me = try await context.platforms.telegram.getMe(token: token)
-                } catch {
-                    throw Logging.fail("Telegram did not accept the token: \(error)")
-                }
-                let sealed = try context.cipher.seal(token.value, context: CredentialCipher.Context.telegramToken)
-                let account = try await context.accounts.createTelegram(
-                    userID: user, botUserID: me.id, username: me.username ?? me.firstName, tokenCiphertext: sealed)
+                let account = try await context.linking.linkTelegramBot(userID: user, token: token)
                 print("Telegram bot @\(account.username) linked as account \(account.id)")
             }
         }
@@ -51,22 +43,10 @@ struct TelegramCommand: AsyncParsableCommand {
                 guard let base = url ?? context.config.server.publicURL else {
                     throw Logging.fail("no public URL: pass --url or set server.publicUrl (AFX_SERVER_PUBLIC_URL)")
                 }
-                guard let record = try await context.accounts.telegram(id: bot) else {
-                    throw Logging.fail("no Telegram account \(bot)")
-                }
-                guard let token = BotToken(try context.cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.telegramToken))
-                else { throw Logging.fail("the stored token of account \(bot) is unreadable") }
-                let secret = WebhookSecret.generate()
-                // Store the secret first: Telegram may deliver as soon as the webhook is set.
-                try await context.accounts.setWebhookSecretHash(telegramAccountID: bot, hash: WebhookSecret.hash(secret))
-                let endpoint = "\(base.trimmingSuffix("/"))/telegram/\(bot)/webhook"
-                do {
-                    try await context.platforms.telegram.setWebhook(
-                        TelegramBotAPI.SetWebhook(url: endpoint, secretToken: secret), token: token)
-                } catch {
-                    throw Logging.fail("Telegram refused the webhook: \(error)")
-                }
-                print("webhook of @\(record.username) set to \(endpoint) (updates: \(TelegramUpdate.forwardedTypes.joined(separator: ", ")))")
+                let endpoint = try await context.linking.setTelegramWebhook(accountID: bot, publicBaseURL: base)
+                print(
+                    "webhook of bot \(bot) set to \(endpoint) (updates: \(TelegramUpdate.forwardedTypes.joined(separator: ", ")))"
+                )
             }
         }
     }
@@ -74,14 +54,18 @@ struct TelegramCommand: AsyncParsableCommand {
     struct Poll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Development without a public URL: long-poll getUpdates for a bot and feed the updates in.",
-            discussion: "Removes the bot's webhook, then stores each update and its route job like the webhook would; run afx serve (or afx work) alongside to forward them. Ctrl-C stops.")
+            discussion:
+                "Removes the bot's webhook, then stores each update and its route job like the webhook would; run afx serve (or afx work) alongside to forward them. Ctrl-C stops."
+        )
         @OptionGroup var options: ConfigOptions
         @Option(help: "The Telegram account id (from add-bot).") var bot: Int64
 
         func run() async throws {
             try await CLIContext.with(options) { context in
                 guard let record = try await context.accounts.telegram(id: bot),
-                    let token = BotToken(try context.cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.telegramToken))
+                    let token = BotToken(
+                        try context.cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.telegramToken)
+                    )
                 else { throw Logging.fail("no readable Telegram account \(bot)") }
                 try await context.platforms.telegram.deleteWebhook(token: token)
                 let poller = TelegramPoller(

@@ -14,7 +14,9 @@ struct UsersCommand: AsyncParsableCommand {
         @Flag(help: "Give the user the admin role.") var admin = false
 
         func validate() throws {
-            guard ["free", "pro", "elite"].contains(plan) else { throw ValidationError("--plan must be free, pro or elite") }
+            guard ["free", "pro", "elite"].contains(plan) else {
+                throw ValidationError("--plan must be free, pro or elite")
+            }
             guard email.contains("@") else { throw ValidationError("--email must be an email address") }
         }
 

@@ -51,8 +51,8 @@ struct Sleeper: JobHandler {
                 #expect(
                     try await eventually {
                         try await client.count(
-                        "SELECT count(*)::int FROM jobs WHERE id = \(id) AND jsonb_array_length(errors) = 1 AND state = 'available'"
-                    ) == 1
+                            "SELECT count(*)::int FROM jobs WHERE id = \(id) AND jsonb_array_length(errors) = 1 AND state = 'available'"
+                        ) == 1
                     })
                 // After attempt 1 the job waits base · 2^0 = 300 ms ± 25 %.
                 let wait = try await client.query(

@@ -18,6 +18,8 @@ public struct AFXApplication: Sendable {
     public let postgres: PostgresClient
     public let jobQueue: JobQueue
     public let forwarding: ForwardingRuntime
+    /// Linking bots and webhooks to users, with this application's cipher and platform clients.
+    public let linking: AccountLinking
     /// nil when `jobs.enabled` is off.
     public let workers: WorkerPool?
     public let registry: PrometheusCollectorRegistry
@@ -72,8 +74,8 @@ public func buildApplication(
         throw ConfigurationError(key: "encryptionKey", "required: set AFX_ENCRYPTION_KEY or AFX_ENCRYPTION_KEY_FILE")
     }
     let platforms = PlatformClients(config.platforms)
-    let accounts = AccountDirectory(
-        repository: AccountRepository(client: postgres), cipher: CredentialCipher(key: encryptionKey.value))
+    let cipher = CredentialCipher(key: encryptionKey.value)
+    let accounts = AccountDirectory(repository: AccountRepository(client: postgres), cipher: cipher)
     let pairRepository = PairRepository(client: postgres)
     let pairs = PairDirectory(repository: pairRepository)
     let forwarding = ForwardingRuntime(
@@ -137,7 +139,8 @@ public func buildApplication(
     }
     if serveHTTP { services.append(http) }
     return AFXApplication(
-        config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding, workers: workers,
+        config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding,
+        linking: AccountLinking(client: postgres, cipher: cipher, platforms: platforms), workers: workers,
         registry: registry, logger: logger,
         services: services)
 }

@@ -117,28 +117,35 @@ enum Settings {
         Setting(key: "jobs.discardedRetention", defaultValue: "7d") { config, text throws(ConfigValue.Invalid) in
             config.jobs.discardedRetention = try ConfigValue.duration(text, in: .seconds(1) ... .seconds(365 * 86400))
         },
-        Setting(key: "platforms.telegram.apiUrl", defaultValue: "https://api.telegram.org") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.telegram.apiUrl", defaultValue: "https://api.telegram.org") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.telegramAPIURL = try ConfigValue.url(text)
         },
         Setting(key: "platforms.telegram.fileUrl", defaultValue: "") { config, text throws(ConfigValue.Invalid) in
             config.platforms.telegramFileURL = text.isEmpty ? nil : try ConfigValue.url(text)
         },
-        Setting(key: "platforms.telegram.chatPerSecond", defaultValue: "1") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.telegram.chatPerSecond", defaultValue: "1") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.telegramChatPerSecond = try ConfigValue.rate(text)
         },
-        Setting(key: "platforms.telegram.groupPerMinute", defaultValue: "20") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.telegram.groupPerMinute", defaultValue: "20") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.telegramGroupPerMinute = try ConfigValue.rate(text)
         },
-        Setting(key: "platforms.telegram.botPerSecond", defaultValue: "30") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.telegram.botPerSecond", defaultValue: "30") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.telegramBotPerSecond = try ConfigValue.rate(text)
         },
-        Setting(key: "platforms.discord.apiUrl", defaultValue: "https://discord.com/api/v10") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.discord.apiUrl", defaultValue: "https://discord.com/api/v10") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.discordAPIURL = try ConfigValue.url(text)
         },
-        Setting(key: "platforms.discord.globalPerSecond", defaultValue: "50") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.discord.globalPerSecond", defaultValue: "50") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.discordGlobalPerSecond = try ConfigValue.int(text, in: 1...100_000)
         },
-        Setting(key: "platforms.discord.maxUploadBytes", defaultValue: "10MiB") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "platforms.discord.maxUploadBytes", defaultValue: "10MiB") {
+            config, text throws(ConfigValue.Invalid) in
             config.platforms.discordMaxUploadBytes = try ConfigValue.byteSize(text, in: 1024...(500 << 20))
         },
         Setting(key: "platforms.albumWindow", defaultValue: "1500ms") { config, text throws(ConfigValue.Invalid) in

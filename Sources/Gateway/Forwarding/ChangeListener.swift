@@ -35,7 +35,8 @@ struct ChangeListener: Service {
                     }
                 } catch {
                     if Task.isCancelled { return }
-                    logger.debug("change notifications unavailable; caches expire on their own", metadata: ["error": "\(error)"])
+                    logger.debug(
+                        "change notifications unavailable; caches expire on their own", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))

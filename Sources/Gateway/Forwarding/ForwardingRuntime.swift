@@ -21,13 +21,20 @@ public struct ForwardingRuntime: Sendable {
     /// The limits a send to a Telegram chat through a bot falls under.
     func telegramLimits(botUserID: Int64, chatID: Int64) -> [SendScheduler.Limit] {
         var limits = [
-            SendScheduler.Limit(key: "tg:bot:\(botUserID)", rate: configuration.telegramBotPerSecond, burst: configuration.telegramBotPerSecond),
-            SendScheduler.Limit(key: "tg:chat:\(chatID)", rate: configuration.telegramChatPerSecond, burst: max(3, configuration.telegramChatPerSecond)),
+            SendScheduler.Limit(
+                key: "tg:bot:\(botUserID)", rate: configuration.telegramBotPerSecond,
+                burst: configuration.telegramBotPerSecond),
+            SendScheduler.Limit(
+                key: "tg:chat:\(chatID)", rate: configuration.telegramChatPerSecond,
+                burst: max(3, configuration.telegramChatPerSecond)),
         ]
         // Groups, supergroups and channels have negative ids and the per-minute limit.
         if chatID < 0 {
             let perSecond = configuration.telegramGroupPerMinute / 60
-            limits.append(.init(key: "tg:group:\(chatID)", rate: perSecond, burst: max(3, configuration.telegramGroupPerMinute / 6)))
+            limits.append(
+                .init(
+                    key: "tg:group:\(chatID)", rate: perSecond, burst: max(3, configuration.telegramGroupPerMinute / 6))
+            )
         }
         return limits
     }

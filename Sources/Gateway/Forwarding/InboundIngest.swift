@@ -46,7 +46,8 @@ extension InboundUpdate {
             options: JobOptions(lane: PlanLane.lane(for: plan), orderingKey: "route:telegram:\(inner.chat.id)"))
         return InboundUpdate(
             source: "telegram", accountID: accountID, externalID: String(peek.updateId),
-            payload: String(decoding: data, as: UTF8.self), groupKey: inner.mediaGroupId.map { "\(inner.chat.id):\($0)" },
+            payload: String(decoding: data, as: UTF8.self),
+            groupKey: inner.mediaGroupId.map { "\(inner.chat.id):\($0)" },
             routeJob: routeJob)
     }
 }
@@ -104,7 +105,8 @@ final class InboundIngest: Service, Sendable {
                     """, logger: logger)
                 var fresh: [Int: Int64] = [:]
                 var index: [String: Int] = [:]
-                for (position, update) in updates.enumerated() where index["\(update.source)/\(update.accountID)/\(update.externalID)"] == nil {
+                for (position, update) in updates.enumerated()
+                where index["\(update.source)/\(update.accountID)/\(update.externalID)"] == nil {
                     index["\(update.source)/\(update.accountID)/\(update.externalID)"] = position
                 }
                 for try await (id, source, accountID, externalID) in rows.decode((Int64, String, Int64, String).self) {

@@ -9,7 +9,18 @@ enum TelegramMessageMapper {
         let entities = (telegram.entities ?? telegram.captionEntities ?? []).compactMap(entity)
         return Message(
             text: text, entities: entities, media: media(of: telegram),
-            replyToMessageID: telegram.replyToMessage?.messageId, author: author(of: telegram))
+            replyToMessageID: telegram.replyToMessage?.messageId, replyQuote: telegram.replyToMessage.map(quote),
+            author: author(of: telegram))
+    }
+
+    /// "Name: first line of the text…", at most about 100 characters.
+    static func quote(_ replied: TelegramReplied) -> String {
+        let name = replied.senderChat?.title ?? replied.from?.displayName
+        let body =
+            (replied.text ?? replied.caption ?? "").split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let snippet = body.count > 100 ? String(body.prefix(99)) + "…" : body
+        let quote = [name, snippet.isEmpty ? "media" : snippet].compactMap { $0 }.joined(separator: ": ")
+        return quote
     }
 
     static func entity(_ entity: TelegramEntity) -> MessageEntity? {
@@ -21,7 +32,11 @@ enum TelegramMessageMapper {
 
     static func media(of message: TelegramMessage) -> [Media] {
         if let photo = message.photo?.max(by: { $0.width * $0.height < $1.width * $1.height }) {
-            return [Media(kind: .photo, fileID: photo.fileId, fileName: "photo.jpg", mimeType: "image/jpeg", size: photo.fileSize)]
+            return [
+                Media(
+                    kind: .photo, fileID: photo.fileId, fileName: "photo.jpg", mimeType: "image/jpeg",
+                    size: photo.fileSize)
+            ]
         }
         // An animation also carries `document`; it is the more precise kind.
         let candidates: [(Media.Kind, TelegramFileObject?, String)] = [
@@ -33,7 +48,8 @@ enum TelegramMessageMapper {
             if let file {
                 return [
                     Media(
-                        kind: kind, fileID: file.fileId, fileName: file.fileName ?? fallbackName, mimeType: file.mimeType,
+                        kind: kind, fileID: file.fileId, fileName: file.fileName ?? fallbackName,
+                        mimeType: file.mimeType,
                         size: file.fileSize)
                 ]
             }

@@ -17,7 +17,8 @@ public struct TelegramPoller: Sendable {
     let logger: Logger
 
     public init(
-        client: PostgresClient, telegram: TelegramClient, accountID: Int64, token: BotToken, plan: String, logger: Logger
+        client: PostgresClient, telegram: TelegramClient, accountID: Int64, token: BotToken, plan: String,
+        logger: Logger
     ) {
         self.client = client
         self.telegram = telegram
@@ -55,8 +56,10 @@ public struct TelegramPoller: Sendable {
                 }
             }
             if !updates.isEmpty {
-                let fresh = try await InboundIngest.store(updates, client: client, queue: queue, timeout: .seconds(30), logger: logger)
-                logger.info("stored updates", metadata: ["new": "\(fresh.filter { $0 }.count)", "total": "\(updates.count)"])
+                let fresh = try await InboundIngest.store(
+                    updates, client: client, queue: queue, timeout: .seconds(30), logger: logger)
+                logger.info(
+                    "stored updates", metadata: ["new": "\(fresh.filter { $0 }.count)", "total": "\(updates.count)"])
             }
             offset = highest + 1
             try await accounts.setPollOffset(telegramAccountID: accountID, offset: offset)

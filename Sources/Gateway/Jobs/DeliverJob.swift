@@ -54,7 +54,8 @@ struct DeliverJob: JobHandler {
             items = try await albumItems(albumKey, payload: payload, pair: pair)
             guard !items.isEmpty else { return }
         }
-        let delivery = Delivery(runtime: runtime, pair: pair, payload: payload, jobID: context.id, logger: context.logger)
+        let delivery = Delivery(
+            runtime: runtime, pair: pair, payload: payload, jobID: context.id, logger: context.logger)
         switch payload.action {
         case .create:
             let copies =
@@ -99,16 +100,21 @@ struct DeliverJob: JobHandler {
             messages.append(message)
         }
         messages.sort { $0.messageId < $1.messageId }
-        let already = try await runtime.deliveries.linkedSourceMessages(pairID: pair.id, among: messages.map(\.messageId))
+        let already = try await runtime.deliveries.linkedSourceMessages(
+            pairID: pair.id, among: messages.map(\.messageId))
         return messages.filter { !already.contains($0.messageId) }.compactMap { telegram in
             let message = TelegramMessageMapper.message(from: telegram)
             // Filters judge the album by its caption; captionless items follow the group.
             if message.text.isEmpty {
                 var options = pair.options
                 options.includeKeywords = []
-                return MessageTransform.apply(options, to: message).map { SourceItem(messageID: telegram.messageId, message: $0) }
+                return MessageTransform.apply(options, to: message).map {
+                    SourceItem(messageID: telegram.messageId, message: $0)
+                }
             }
-            return MessageTransform.apply(pair.options, to: message).map { SourceItem(messageID: telegram.messageId, message: $0) }
+            return MessageTransform.apply(pair.options, to: message).map {
+                SourceItem(messageID: telegram.messageId, message: $0)
+            }
         }
     }
 
@@ -125,7 +131,8 @@ struct DeliverJob: JobHandler {
             try await runtime.pairRepository.setStatus(id: pair.id, .paused, reason: reason)
             runtime.pairs.invalidate()
             try await runtime.deliveries.logError(
-                userID: pair.userID, pairID: pair.id, source: "deliver", code: "destination_unavailable", message: reason)
+                userID: pair.userID, pairID: pair.id, source: "deliver", code: "destination_unavailable",
+                message: reason)
             try await logFailed(payload, pair: pair, reason: reason)
             throw JobError.permanent("pair \(pair.id) paused: \(reason)")
         case .rejected(let reason):
@@ -167,7 +174,8 @@ struct Delivery: Sendable {
     /// Reserves tokens for `count` sends, or reschedules the job until they are there.
     func reserve(_ count: Int, under limits: [SendScheduler.Limit]) throws {
         if let wait = runtime.scheduler.reserve(count, under: limits) {
-            throw JobError.retryAt(Date().addingTimeInterval(wait.secondsDouble), reason: "send rate limit of the destination")
+            throw JobError.retryAt(
+                Date().addingTimeInterval(wait.secondsDouble), reason: "send rate limit of the destination")
         }
     }
 
@@ -191,7 +199,8 @@ enum DeliveryFailure {
         case let error as TelegramError:
             switch error.kind {
             case .rateLimited(let seconds):
-                self = .later(Date().addingTimeInterval(Double(seconds)), reason: "Telegram 429: retry after \(seconds) s")
+                self = .later(
+                    Date().addingTimeInterval(Double(seconds)), reason: "Telegram 429: retry after \(seconds) s")
             case .migrated(let chatID):
                 self = .migrated(toChatID: chatID)
             case .rejected where error.isTargetGone:
@@ -204,7 +213,8 @@ enum DeliveryFailure {
         case let error as DiscordError:
             switch error.kind {
             case .rateLimited(let seconds, _):
-                self = .later(Date().addingTimeInterval(seconds), reason: "Discord rate limit: retry after \(seconds) s")
+                self = .later(
+                    Date().addingTimeInterval(seconds), reason: "Discord rate limit: retry after \(seconds) s")
             case .rejected where error.isTargetGone:
                 self = .destinationGone("Discord: \(error.message)\(error.code > 0 ? " (\(error.code))" : "")")
             case .rejected:

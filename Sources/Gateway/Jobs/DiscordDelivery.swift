@@ -36,7 +36,8 @@ struct DiscordDelivery {
         for media in items.flatMap(\.message.media) {
             switch try await MediaFetcher(delivery: delivery).fetch(media, limit: limit) {
             case .fetched(let fetched):
-                files.append(DiscordFile(filename: Self.filename(media), contentType: media.mimeType, data: fetched.data))
+                files.append(
+                    DiscordFile(filename: Self.filename(media), contentType: media.mimeType, data: fetched.data))
             case .tooLarge(let media, let size):
                 notes.append(DiscordMarkdown.escape(MediaFetcher.tooLargeLine(media, size: size, limit: limit)))
             }
@@ -63,6 +64,13 @@ struct DiscordDelivery {
             let sent: DiscordMessage
             switch target.credential {
             case .webhook(let webhook):
+                // Webhooks cannot reply: the first part quotes the replied-to message instead.
+                if part == 0, delivery.pair.options.forwardRepliesAsReplies, let quote = textItem.message.replyQuote {
+                    let line = "> ↪ " + DiscordMarkdown.escape(quote)
+                    let content = body.content.map { line + "\n" + $0 } ?? line
+                    // A full first part has no room for it; the text matters more than the quote.
+                    if content.utf16.count <= PlatformLimits.discordContent { body.content = content }
+                }
                 if let author = textItem.message.author {
                     body.username = Self.webhookUsername(author.displayName)
                     body.avatarUrl = author.avatarURL.flatMap { $0.hasPrefix("https://") ? $0 : nil }
@@ -73,13 +81,16 @@ struct DiscordDelivery {
                 body.nonce = "j\(delivery.jobID)p\(part)"
                 body.enforceNonce = true
                 if part == 0, let replyTo {
-                    body.messageReference = DiscordMessageReference(messageId: String(replyTo), channelId: String(channelID))
+                    body.messageReference = DiscordMessageReference(
+                        messageId: String(replyTo), channelId: String(channelID))
                 }
-                sent = try await client.createMessage(channelID: String(channelID), body: body, files: fileGroups[part], token: token)
+                sent = try await client.createMessage(
+                    channelID: String(channelID), body: body, files: fileGroups[part], token: token)
             }
             copies.append(
                 DeliveredCopy(
-                    sourceMessageID: first.messageID, part: part, destChatID: channelID, destMessageID: Int64(sent.id) ?? 0))
+                    sourceMessageID: first.messageID, part: part, destChatID: channelID,
+                    destMessageID: Int64(sent.id) ?? 0))
         }
         return copies
     }
@@ -87,7 +98,8 @@ struct DiscordDelivery {
     func edit(_ message: Message, links: [MessageLink]) async throws {
         guard let first = links.first else { return }
         let target = try await target()
-        let content = MessageSplitter.split(message.text, entities: message.entities, for: .discord).first
+        let content =
+            MessageSplitter.split(message.text, entities: message.entities, for: .discord).first
             .map { DiscordMarkdown.render($0.text, entities: $0.entities) } ?? ""
         let body = DiscordMessageBody(content: content)
         switch target.credential {

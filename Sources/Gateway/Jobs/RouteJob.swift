@@ -105,12 +105,15 @@ struct InboundEvent: Sendable {
             """
         ).collect().first.map { row in
             let r = try row.decode((Int64, String, Int64, String, Double, String?, String).self)
-            return InboundEvent(id: r.0, source: r.1, accountID: r.2, payload: r.3, receivedAt: r.4, groupKey: r.5, plan: r.6)
+            return InboundEvent(
+                id: r.0, source: r.1, accountID: r.2, payload: r.3, receivedAt: r.4, groupKey: r.5, plan: r.6)
         }
     }
 
     /// The album items stored so far for a group, oldest message first.
-    static func album(source: String, accountID: Int64, groupKey: String, client: PostgresClient) async throws -> [String] {
+    static func album(source: String, accountID: Int64, groupKey: String, client: PostgresClient) async throws
+        -> [String]
+    {
         try await client.query(
             """
             SELECT payload::text FROM inbound_events

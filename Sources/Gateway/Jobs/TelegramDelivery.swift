@@ -26,7 +26,8 @@ struct TelegramDelivery {
 
     /// Whether the destination bot is the source bot, which can copy messages from the source chat.
     var sameBot: Bool {
-        delivery.pair.source.platform == .telegram && delivery.pair.source.accountID == delivery.pair.destination.accountID
+        delivery.pair.source.platform == .telegram
+            && delivery.pair.source.accountID == delivery.pair.destination.accountID
     }
 
     func create(_ items: [SourceItem]) async throws -> [DeliveredCopy] {
@@ -47,7 +48,10 @@ struct TelegramDelivery {
                         chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities),
                         replyParameters: part == 0 ? reply : nil),
                     token: bot.token)
-                copies.append(DeliveredCopy(sourceMessageID: first.messageID, part: part, destChatID: chatID, destMessageID: sent.messageId))
+                copies.append(
+                    DeliveredCopy(
+                        sourceMessageID: first.messageID, part: part, destChatID: chatID, destMessageID: sent.messageId)
+                )
             }
             return copies
         }
@@ -89,7 +93,9 @@ struct TelegramDelivery {
                 var form = MultipartForm()
                 form.add(name: "chat_id", value: String(chatID))
                 let field = Self.uploadField(media.kind)
-                form.add(name: field.name, filename: media.fileName ?? field.name, contentType: media.mimeType, data: fetched.data)
+                form.add(
+                    name: field.name, filename: media.fileName ?? field.name, contentType: media.mimeType,
+                    data: fetched.data)
                 if captionable, let caption {
                     form.add(name: "caption", value: caption)
                     form.add(name: "parse_mode", value: "HTML")
@@ -98,36 +104,51 @@ struct TelegramDelivery {
                 sentID = try await client.sendMedia(method: field.method, form: form, token: bot.token).messageId
             case .tooLarge(let media, let size):
                 let line = MediaFetcher.tooLargeLine(media, size: size, limit: 50_000_000)
-                let text = [caption.map { _ in TelegramHTML.render(message.text, entities: message.entities) }, TelegramHTML.escape(line)]
-                    .compactMap { $0 }.joined(separator: "\n")
+                let text = [
+                    caption.map { _ in TelegramHTML.render(message.text, entities: message.entities) },
+                    TelegramHTML.escape(line),
+                ]
+                .compactMap { $0 }.joined(separator: "\n")
                 sentID = try await client.sendMessage(
                     SendMessage(chatId: chatID, text: text, replyParameters: reply), token: bot.token
                 ).messageId
             }
         }
-        var copies = [DeliveredCopy(sourceMessageID: item.messageID, part: 0, destChatID: chatID, destMessageID: sentID)]
+        var copies = [
+            DeliveredCopy(sourceMessageID: item.messageID, part: 0, destChatID: chatID, destMessageID: sentID)
+        ]
         for (index, chunk) in rest.enumerated() {
             let sent = try await client.sendMessage(
-                SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)), token: bot.token)
-            copies.append(DeliveredCopy(sourceMessageID: item.messageID, part: index + 1, destChatID: chatID, destMessageID: sent.messageId))
+                SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)),
+                token: bot.token)
+            copies.append(
+                DeliveredCopy(
+                    sourceMessageID: item.messageID, part: index + 1, destChatID: chatID, destMessageID: sent.messageId)
+            )
         }
         return copies
     }
 
     /// Albums go out as media groups of up to ten (photos and videos together; documents and
     /// audio in groups of their own kind, as Telegram requires).
-    private func sendAlbum(_ items: [SourceItem], bot: AccountDirectory.TelegramBot, reply: ReplyParameters?) async throws
+    private func sendAlbum(_ items: [SourceItem], bot: AccountDirectory.TelegramBot, reply: ReplyParameters?)
+        async throws
         -> [DeliveredCopy]
     {
         let entries = items.flatMap { item in item.message.media.map { (item: item, media: $0) } }
-        let caption = items.first { !$0.message.text.isEmpty }.map { TelegramHTML.render($0.message.text, entities: $0.message.entities) }
+        let caption = items.first { !$0.message.text.isEmpty }.map {
+            TelegramHTML.render($0.message.text, entities: $0.message.entities)
+        }
         var groups: [[(item: SourceItem, media: Media)]] = []
         for kind in [["photo", "video"], ["document"], ["audio"]] {
             let matching = entries.filter { kind.contains(Self.inputType($0.media.kind)) }
-            groups += stride(from: 0, to: matching.count, by: 10).map { Array(matching[$0..<min($0 + 10, matching.count)]) }
+            groups += stride(from: 0, to: matching.count, by: 10).map {
+                Array(matching[$0..<min($0 + 10, matching.count)])
+            }
         }
         // A group needs 2-10 items: a lone one goes as a single message, like stickers and voice.
-        let singles = groups.filter { $0.count == 1 }.flatMap { $0 }
+        let singles =
+            groups.filter { $0.count == 1 }.flatMap { $0 }
             + entries.filter { ["sticker", "voice"].contains(Self.inputType($0.media.kind)) }
         groups.removeAll { $0.count == 1 }
         try delivery.reserve(groups.count + singles.count, under: limits(bot))
@@ -141,36 +162,56 @@ struct TelegramDelivery {
             for (index, entry) in group.enumerated() {
                 var reference = entry.media.fileID
                 if !sameBot {
-                    guard case .fetched(let fetched) = try await MediaFetcher(delivery: delivery).fetch(entry.media, limit: 50_000_000)
+                    guard
+                        case .fetched(let fetched) = try await MediaFetcher(delivery: delivery).fetch(
+                            entry.media, limit: 50_000_000)
                     else { continue }
                     reference = "attach://file\(index)"
-                    form.add(name: "file\(index)", filename: entry.media.fileName ?? "file\(index)", contentType: entry.media.mimeType, data: fetched.data)
+                    form.add(
+                        name: "file\(index)", filename: entry.media.fileName ?? "file\(index)",
+                        contentType: entry.media.mimeType, data: fetched.data)
                 }
-                let withCaption = !captionUsed && inputs.isEmpty && caption != nil && caption!.utf16.count <= PlatformLimits.telegramCaption
-                inputs.append(InputMedia(type: Self.inputType(entry.media.kind), media: reference, caption: withCaption ? caption : nil, parseMode: withCaption ? "HTML" : nil))
+                let withCaption =
+                    !captionUsed && inputs.isEmpty && caption != nil
+                    && caption!.utf16.count <= PlatformLimits.telegramCaption
+                inputs.append(
+                    InputMedia(
+                        type: Self.inputType(entry.media.kind), media: reference, caption: withCaption ? caption : nil,
+                        parseMode: withCaption ? "HTML" : nil))
                 if withCaption { captionUsed = true }
             }
             guard inputs.count >= 2 else { continue }
             form.add(name: "media", json: try JSONEncoder.telegram.encode(inputs))
-            if let reply, copies.isEmpty { form.add(name: "reply_parameters", json: try JSONEncoder.telegram.encode(reply)) }
+            if let reply, copies.isEmpty {
+                form.add(name: "reply_parameters", json: try JSONEncoder.telegram.encode(reply))
+            }
             let sent = try await client.sendMediaGroup(form: form, token: bot.token)
             for (entry, message) in zip(group, sent) {
                 let part = parts[entry.item.messageID, default: 0]
                 parts[entry.item.messageID] = part + 1
-                copies.append(DeliveredCopy(sourceMessageID: entry.item.messageID, part: part, destChatID: chatID, destMessageID: message.messageId))
+                copies.append(
+                    DeliveredCopy(
+                        sourceMessageID: entry.item.messageID, part: part, destChatID: chatID,
+                        destMessageID: message.messageId))
             }
         }
         for entry in singles {
-            let single = try await sendSingleMedia(SourceItem(messageID: entry.item.messageID, message: Message(media: [entry.media])), bot: bot, reply: nil)
+            let single = try await sendSingleMedia(
+                SourceItem(messageID: entry.item.messageID, message: Message(media: [entry.media])), bot: bot,
+                reply: nil)
             copies += single
         }
         if !captionUsed, let first = items.first(where: { !$0.message.text.isEmpty }) {
             for chunk in MessageSplitter.split(first.message.text, entities: first.message.entities, for: .telegram) {
                 let sent = try await client.sendMessage(
-                    SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)), token: bot.token)
+                    SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)),
+                    token: bot.token)
                 let part = parts[first.messageID, default: 0]
                 parts[first.messageID] = part + 1
-                copies.append(DeliveredCopy(sourceMessageID: first.messageID, part: part, destChatID: chatID, destMessageID: sent.messageId))
+                copies.append(
+                    DeliveredCopy(
+                        sourceMessageID: first.messageID, part: part, destChatID: chatID, destMessageID: sent.messageId)
+                )
             }
         }
         return copies

@@ -36,7 +36,8 @@ struct TelegramWebhookController {
         guard let hash = bot.webhookSecretHash,
             WebhookSecret.verify(header: request.headers[values: .telegramSecret].first, expectedHash: hash)
         else {
-            throw APIError.unauthorized("invalid_secret", "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong")
+            throw APIError.unauthorized(
+                "invalid_secret", "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong")
         }
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let update: InboundUpdate?

@@ -30,7 +30,8 @@ enum MultipartFormData {
         }
         var parts: [MultipartPart] = []
         while true {
-            if body.count - position >= 2, body[position] == UInt8(ascii: "-"), body[position + 1] == UInt8(ascii: "-") {
+            if body.count - position >= 2, body[position] == UInt8(ascii: "-"), body[position + 1] == UInt8(ascii: "-")
+            {
                 return parts
             }
             while position < body.count, body[position] == 0x20 || body[position] == 0x09 { position += 1 }

@@ -107,9 +107,11 @@ struct SimulatorResponse: Sendable {
     /// What a reverse proxy in front of the real APIs returns on a 502/503/504: HTML, not JSON,
     /// so clients that assume every error body is JSON get caught.
     static func proxyErrorPage(_ status: Int) -> SimulatorResponse {
-        let reason = [502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"][status]
+        let reason =
+            [502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"][status]
             ?? "Server Error"
-        let html = "<html>\r\n<head><title>\(status) \(reason)</title></head>\r\n<body>\r\n"
+        let html =
+            "<html>\r\n<head><title>\(status) \(reason)</title></head>\r\n<body>\r\n"
             + "<center><h1>\(status) \(reason)</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         return .bytes(status, contentType: "text/html", Array(html.utf8))
     }

@@ -126,7 +126,9 @@ enum TelegramLinks {
         guard !url.isEmpty, !url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) else { return nil }
         if let schemeEnd = url.range(of: ":") {
             let scheme = url[..<schemeEnd.lowerBound].lowercased()
-            let isScheme = !scheme.isEmpty && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+            let isScheme =
+                !scheme.isEmpty
+                && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
             if isScheme {
                 guard ["http", "https", "tg", "ton"].contains(scheme) else { return nil }
                 let rest = url[schemeEnd.upperBound...]

@@ -139,14 +139,16 @@ enum TelegramHTMLParser {
             if at(i) != UInt8(ascii: ">") { throw fail("Unclosed end tag at byte offset \(tagStart)") }
             if !endName.isEmpty && endName != current.name {
                 throw fail(
-                    "Unmatched end tag at byte offset \(tagStart), expected \"</\(current.name)>\", found \"</\(endName)>\"")
+                    "Unmatched end tag at byte offset \(tagStart), expected \"</\(current.name)>\", found \"</\(endName)>\""
+                )
             }
             i += 1
             open.removeLast()
             let length = output.utf16Offset - current.utf16Offset
             guard length > 0 else { continue }
             if let entity = try makeEntity(
-                current, length: length, innerText: String(decoding: output.bytes[current.byteOffset...], as: UTF8.self),
+                current, length: length,
+                innerText: String(decoding: output.bytes[current.byteOffset...], as: UTF8.self),
                 previous: &entities, fail: fail)
             {
                 entities.append(entity)
@@ -179,7 +181,8 @@ enum TelegramHTMLParser {
         case "blockquote": return simple(tag.expandable ? "expandable_blockquote" : "blockquote")
         case "tg-emoji":
             guard let id = Int64(tag.argument), id != 0 else { throw fail("Invalid custom emoji identifier specified") }
-            return TelegramSimulator.Entity(type: "custom_emoji", offset: offset, length: length, customEmojiID: String(id))
+            return TelegramSimulator.Entity(
+                type: "custom_emoji", offset: offset, length: length, customEmojiID: String(id))
         case "a":
             let url = tag.argument.isEmpty ? innerText : tag.argument
             if let userID = TelegramLinks.userID(fromLink: url) {

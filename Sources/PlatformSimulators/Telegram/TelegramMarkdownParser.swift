@@ -116,7 +116,9 @@ enum TelegramMarkdownParser {
                         }
                         // One line break right after the opening fence is not part of the code.
                         if at(i) == UInt8(ascii: "\n") || at(i) == UInt8(ascii: "\r") {
-                            let pair = (at(i + 1) == UInt8(ascii: "\n") || at(i + 1) == UInt8(ascii: "\r")) && at(i) != at(i + 1)
+                            let pair =
+                                (at(i + 1) == UInt8(ascii: "\n") || at(i + 1) == UInt8(ascii: "\r"))
+                                && at(i) != at(i + 1)
                             i += pair ? 2 : 1
                         }
                         i -= 1
@@ -161,7 +163,9 @@ enum TelegramMarkdownParser {
                     skip = true
                 }
             case "custom_emoji":
-                guard at(i + 1) == UInt8(ascii: "(") else { throw fail("Custom emoji entity must contain a tg://emoji URL") }
+                guard at(i + 1) == UInt8(ascii: "(") else {
+                    throw fail("Custom emoji entity must contain a tg://emoji URL")
+                }
                 i += 2
                 let urlStart = i
                 let url: String

@@ -18,7 +18,8 @@ extension TelegramSimulator {
         return try state.withLock { state throws(TelegramAPIError) in
             let chatID = try state.targetChat(try params.chatIdentifier(), token: call.token)
             let replyTo = try resolveReply(params, chatID: chatID, in: state)
-            let source = try mediaSource(value: params.string(field), part: params.files[field], params: params, in: state)
+            let source = try mediaSource(
+                value: params.string(field), part: params.files[field], params: params, in: state)
             guard let source else { throw .badRequest("there is no \(field) in the request") }
             var message = newMessage(call, chatID: chatID, kind: kind, in: &state)
             if kind != .sticker {
@@ -43,8 +44,9 @@ extension TelegramSimulator {
             guard (2...10).contains(items.count) else { throw .badRequest("wrong number of media") }
 
             // Validate every item before creating any message, as the real call is all-or-nothing.
-            var prepared: [(kind: MessageKind, source: MediaSource, caption: FormattedText?, raw: String?, mode: String?)] =
-                []
+            var prepared:
+                [(kind: MessageKind, source: MediaSource, caption: FormattedText?, raw: String?, mode: String?)] =
+                    []
             for item in items {
                 guard case .object = item, let type = item["type"]?.stringValue else {
                     throw .badRequest("can't parse InputMedia JSON object")
@@ -52,13 +54,16 @@ extension TelegramSimulator {
                 guard let kind = MessageKind(rawValue: type), [.photo, .video, .document, .audio].contains(kind) else {
                     throw .badRequest("unsupported media type \"\(type)\"")
                 }
-                guard let source = try mediaSource(value: item["media"]?.stringValue, part: nil, params: params, in: state)
+                guard
+                    let source = try mediaSource(
+                        value: item["media"]?.stringValue, part: nil, params: params, in: state)
                 else { throw .badRequest("there is no media in the request") }
                 var caption: FormattedText?
                 let raw = item["caption"]?.stringValue
                 let mode = item["parse_mode"]?.stringValue
                 if let raw {
-                    let formatted = try TelegramTextInput.resolve(text: raw, parseMode: mode, entities: item["caption_entities"])
+                    let formatted = try TelegramTextInput.resolve(
+                        text: raw, parseMode: mode, entities: item["caption_entities"])
                     try Self.checkCaption(formatted)
                     caption = formatted
                 }
@@ -112,7 +117,9 @@ extension TelegramSimulator {
 
     private func checkedUpload(_ part: MultipartPart) throws(TelegramAPIError) -> MultipartPart {
         if part.body.isEmpty { throw .badRequest("file must be non-empty") }
-        if part.body.count > Self.maxUploadSize { throw TelegramAPIError(code: 413, description: "Request Entity Too Large") }
+        if part.body.count > Self.maxUploadSize {
+            throw TelegramAPIError(code: 413, description: "Request Entity Too Large")
+        }
         return part
     }
 
@@ -129,8 +136,9 @@ extension TelegramSimulator {
     }
 
     /// Records the media on the message; uploads and URLs get a new file_id as on Telegram.
-    private func attach(_ source: MediaSource, kind: MessageKind, to message: inout SentMessage, in state: inout TelegramState)
-    {
+    private func attach(
+        _ source: MediaSource, kind: MessageKind, to message: inout SentMessage, in state: inout TelegramState
+    ) {
         switch source {
         case .fileID(let fileID):
             message.fileReference = fileID

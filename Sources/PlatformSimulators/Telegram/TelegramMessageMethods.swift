@@ -57,7 +57,8 @@ extension TelegramSimulator {
             // A new caption replaces the old one; text messages have no caption to replace.
             if source.kind != .text, let caption = params.string("caption") {
                 let formatted = try TelegramTextInput.resolve(
-                    text: caption, parseMode: params.string("parse_mode"), entities: try params.json("caption_entities"))
+                    text: caption, parseMode: params.string("parse_mode"), entities: try params.json("caption_entities")
+                )
                 try Self.checkCaption(formatted)
                 message.text = formatted.text
                 message.entities = formatted.entities
@@ -125,7 +126,8 @@ extension TelegramSimulator {
     }
 
     /// A fresh message from this bot in `chatID`, numbered and dated, not yet stored.
-    func newMessage(_ call: TelegramCall, chatID: Int64, kind: MessageKind, in state: inout TelegramState) -> SentMessage
+    func newMessage(_ call: TelegramCall, chatID: Int64, kind: MessageKind, in state: inout TelegramState)
+        -> SentMessage
     {
         SentMessage(
             chatID: chatID, messageID: state.nextMessageID(in: chatID), date: state.now.roundedDownToSecond,
@@ -154,7 +156,8 @@ extension TelegramSimulator {
                 if let id = other.intValue {
                     replyChatID = try state.chatID(for: .id(id))
                 } else if let name = other.stringValue {
-                    replyChatID = try state.chatID(for: Int64(name).map { .id($0) } ?? .username(String(name.dropFirst())))
+                    replyChatID = try state.chatID(
+                        for: Int64(name).map { .id($0) } ?? .username(String(name.dropFirst())))
                 }
             }
         } else {
@@ -166,7 +169,8 @@ extension TelegramSimulator {
         throw .badRequest("message to be replied not found")
     }
 
-    private func editableMessage(_ call: TelegramCall, in state: TelegramState) throws(TelegramAPIError) -> SentMessage {
+    private func editableMessage(_ call: TelegramCall, in state: TelegramState) throws(TelegramAPIError) -> SentMessage
+    {
         if call.params.string("inline_message_id") != nil { throw .badRequest("message to edit not found") }
         let chatID = try state.targetChat(try call.params.chatIdentifier(), token: call.token)
         guard let messageID = try call.params.int("message_id"),

@@ -162,7 +162,9 @@ struct TelegramState: Sendable {
         case .sticker: folder = "stickers"
         case .document, .text: folder = "documents"
         }
-        let fileExtension = fileName.flatMap { name in name.contains(".") ? name.split(separator: ".").last.map(String.init) : nil }
+        let fileExtension = fileName.flatMap { name in
+            name.contains(".") ? name.split(separator: ".").last.map(String.init) : nil
+        }
         let path = "\(folder)/file_\(number)" + (fileExtension.map { ".\($0)" } ?? "")
         files[fileID] = StoredFile(
             fileID: fileID, uniqueID: "uniq-sim-\(number)", bytes: bytes, size: bytes.count, path: path,

@@ -13,7 +13,8 @@ enum TelegramTextInput {
     ) throws(TelegramAPIError) -> FormattedText {
         if let entities, case .array(let list) = entities, !list.isEmpty {
             return EntityNormalizer.normalize(
-                FormattedText(text: text, entities: try list.map { json throws(TelegramAPIError) in try explicitEntity(json) }))
+                FormattedText(
+                    text: text, entities: try list.map { json throws(TelegramAPIError) in try explicitEntity(json) }))
         }
         if let entities, entities.arrayValue == nil {
             throw .badRequest("can't parse entities: expected an Array of MessageEntity")

@@ -12,7 +12,8 @@ extension TelegramSimulator {
         public var lastName: String?
         public var username: String?
 
-        public init(id: Int64, isBot: Bool = false, firstName: String, lastName: String? = nil, username: String? = nil) {
+        public init(id: Int64, isBot: Bool = false, firstName: String, lastName: String? = nil, username: String? = nil)
+        {
             self.id = id
             self.isBot = isBot
             self.firstName = firstName

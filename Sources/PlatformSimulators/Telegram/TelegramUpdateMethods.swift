@@ -20,7 +20,8 @@ extension TelegramSimulator {
             guard var bot = state.bots[call.token] else { throw .unauthorized }
             if bot.webhook != nil {
                 throw .conflict(
-                    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+                    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                )
             }
             // A positive offset confirms everything before it; a negative one keeps only the last -offset.
             if offset > 0 {
@@ -41,7 +42,8 @@ extension TelegramSimulator {
                 return (ready.map(\.payload), bot.pollGeneration != generation, state.isRunning)
             }
             if superseded {
-                throw .conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
+                throw .conflict(
+                    "terminated by other getUpdates request; make sure that only one bot instance is running")
             }
             if !updates.isEmpty || !running || ContinuousClock.now >= deadline { return .array(updates) }
             // Polling the state keeps the wait cancellation-safe without continuation bookkeeping;

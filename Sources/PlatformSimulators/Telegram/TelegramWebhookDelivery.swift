@@ -1,5 +1,5 @@
-public import Foundation
 import AsyncHTTPClient
+public import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -16,7 +16,8 @@ extension TelegramSimulator {
     @discardableResult
     public func deliver(update: SimulatorJSON, toBotToken token: String) async throws -> Int {
         guard case .object(var object) = update else { throw SimulatorError("an Update must be a JSON object") }
-        let queued = try state.withLock { state throws(SimulatorError) -> (TelegramState.PendingUpdate, TelegramState.WebhookRecord?)? in
+        let queued = try state.withLock {
+            state throws(SimulatorError) -> (TelegramState.PendingUpdate, TelegramState.WebhookRecord?)? in
             guard var bot = state.bots[token] else { throw SimulatorError("no bot with token \(token)") }
             let id: Int
             if let given = object["update_id"]?.intValue {
@@ -59,7 +60,8 @@ extension TelegramSimulator {
     @discardableResult
     public func retryPendingWebhookDeliveries() async -> Int {
         let work = state.withLock { state in
-            state.bots.compactMap { token, bot -> (String, TelegramState.WebhookRecord, [TelegramState.PendingUpdate])? in
+            state.bots.compactMap {
+                token, bot -> (String, TelegramState.WebhookRecord, [TelegramState.PendingUpdate])? in
                 guard let hook = bot.webhook, !bot.pending.isEmpty else { return nil }
                 return (token, hook, bot.pending)
             }
@@ -109,7 +111,8 @@ extension TelegramSimulator {
                 bot.pending.removeAll { $0.id == update.id }
             case .success(let status):
                 bot.webhook?.lastErrorDate = now
-                bot.webhook?.lastErrorMessage = "Wrong response from the webhook: \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)"
+                bot.webhook?.lastErrorMessage =
+                    "Wrong response from the webhook: \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)"
             case .failure(let error):
                 bot.webhook?.lastErrorDate = now
                 bot.webhook?.lastErrorMessage = "Connection refused: \(error)"

@@ -45,7 +45,7 @@ public struct AccountRepository: Sendable {
             try await client.query(
                 """
                 INSERT INTO telegram_accounts (user_id, bot_user_id, username, token_ciphertext)
-                VALUES (\(userID), \(botUserID), \(username), \(tokenCiphertext))
+                VALUES (\(userID), \(botUserID), \(username), \(Data(tokenCiphertext)))
                 RETURNING id
                 """
             ).collect().first!.decode(Int64.self)
@@ -71,16 +71,17 @@ public struct AccountRepository: Sendable {
         query.binds = filter.binds
         return try await client.query(query).collect().map { row in
             let r = try row.decode(
-                (Int64, Int64, Int64, String, [UInt8], [UInt8]?, String, String?, Int64, String).self)
+                (Int64, Int64, Int64, String, Data, Data?, String, String?, Int64, String).self)
             return TelegramAccountRecord(
-                id: r.0, userID: r.1, botUserID: r.2, username: r.3, tokenCiphertext: r.4, webhookSecretHash: r.5,
+                id: r.0, userID: r.1, botUserID: r.2, username: r.3, tokenCiphertext: Array(r.4),
+                webhookSecretHash: r.5.map(Array.init),
                 status: r.6, statusReason: r.7, pollOffset: r.8, userPlan: r.9)
         }
     }
 
     public func setWebhookSecretHash(telegramAccountID id: Int64, hash: [UInt8]) async throws {
         try await client.query(
-            "UPDATE telegram_accounts SET webhook_secret_hash = \(hash), updated_at = now() WHERE id = \(id)")
+            "UPDATE telegram_accounts SET webhook_secret_hash = \(Data(hash)), updated_at = now() WHERE id = \(id)")
         try await notifyChanged()
     }
 
@@ -106,7 +107,7 @@ public struct AccountRepository: Sendable {
             try await client.query(
                 """
                 INSERT INTO discord_accounts (user_id, kind, application_id, bot_user_id, public_key, username, token_ciphertext)
-                VALUES (\(userID), \(kind), \(applicationID), \(botUserID), \(publicKey), \(username), \(tokenCiphertext))
+                VALUES (\(userID), \(kind), \(applicationID), \(botUserID), \(publicKey), \(username), \(Data(tokenCiphertext)))
                 RETURNING id
                 """
             ).collect().first!.decode(Int64.self)
@@ -132,10 +133,10 @@ public struct AccountRepository: Sendable {
         query.binds = filter.binds
         return try await client.query(query).collect().map { row in
             let r = try row.decode(
-                (Int64, Int64, String, Int64?, Int64?, String?, String, [UInt8], String, String?, String).self)
+                (Int64, Int64, String, Int64?, Int64?, String?, String, Data, String, String?, String).self)
             return DiscordAccountRecord(
                 id: r.0, userID: r.1, kind: r.2, applicationID: r.3, botUserID: r.4, publicKey: r.5, username: r.6,
-                tokenCiphertext: r.7, status: r.8, statusReason: r.9, userPlan: r.10)
+                tokenCiphertext: Array(r.7), status: r.8, statusReason: r.9, userPlan: r.10)
         }
     }
 

@@ -109,7 +109,8 @@ public struct DeliveryRepository: Sendable {
     public func linkedSourceMessages(pairID: Int64, among ids: [Int64]) async throws -> Set<Int64> {
         var linked = Set<Int64>()
         let rows = try await client.query(
-            "SELECT DISTINCT source_message_id FROM message_links WHERE pair_id = \(pairID) AND source_message_id = ANY(\(ids))")
+            "SELECT DISTINCT source_message_id FROM message_links WHERE pair_id = \(pairID) AND source_message_id = ANY(\(ids))"
+        )
         for try await id in rows.decode(Int64.self) { linked.insert(id) }
         return linked
     }

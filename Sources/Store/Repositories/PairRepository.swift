@@ -90,7 +90,8 @@ public struct PairRepository: Sendable {
             id: r.0, userID: r.1, name: r.2,
             source: .init(platform: Platform(rawValue: r.3) ?? .telegram, accountID: r.4, chatID: r.5),
             destination: .init(platform: Platform(rawValue: r.6) ?? .telegram, accountID: r.7, chatID: r.8),
-            status: Pair.Status(rawValue: r.9) ?? .paused, pausedReason: r.10, delaySeconds: Int(r.11), options: options)
+            status: Pair.Status(rawValue: r.9) ?? .paused, pausedReason: r.10, delaySeconds: Int(r.11), options: options
+        )
     }
 
     /// Pauses (with the reason shown on the pair) or resumes.

@@ -25,7 +25,9 @@ func mappingConstraintErrors<T>(_ what: String, _ body: () async throws -> T) as
         switch error.serverInfo?[.sqlState] {
         case "23505": throw StoreError.duplicate(what)
         case "23503": throw StoreError.invalid("\(what) refers to something that does not exist")
-        case "23514": throw StoreError.invalid("\(what) has a value outside what is allowed (\(error.serverInfo?[.constraintName] ?? "check"))")
+        case "23514":
+            throw StoreError.invalid(
+                "\(what) has a value outside what is allowed (\(error.serverInfo?[.constraintName] ?? "check"))")
         default: throw error
         }
     }

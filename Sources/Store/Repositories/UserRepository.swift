@@ -16,7 +16,8 @@ public struct UserRepository: Sendable {
         self.client = client
     }
 
-    public func create(email: String, passwordHash: String? = nil, plan: String = "free", role: String = "user") async throws
+    public func create(email: String, passwordHash: String? = nil, plan: String = "free", role: String = "user")
+        async throws
         -> UserRecord
     {
         try await mappingConstraintErrors("a user with email \(email.lowercased())") {

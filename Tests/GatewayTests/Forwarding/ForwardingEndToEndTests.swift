@@ -1,0 +1,244 @@
+import Forwarding
+import Foundation
+import PlatformSimulators
+import TestSupport
+import Testing
+
+/// Telegram in, Telegram and Discord out: the gateway over HTTPS on a real PostgreSQL, the
+/// platforms played by the simulators over HTTP on loopback.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ForwardingEndToEndTests {
+    typealias Entity = TelegramSimulator.Entity
+
+    @Test func formattedMessageReachesTelegramAndDiscord() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            try await world.pair(to: .discordBot)
+            // "🚀" is two UTF-16 code units: the bold entity starts at 3.
+            let text = "🚀 Launch now: docs <b> & *stars*"
+            let entities = [
+                Entity(type: "bold", offset: 3, length: 6),
+                Entity(type: "text_link", offset: 15, length: 4, url: "https://example.com/d?a=1&b=2"),
+            ]
+            try await world.post(text, entities: entities)
+            try await world.waitUntil("all three copies arrive") {
+                world.telegramCopies.count == 1 && world.discordMessages.count == 1
+                    && world.discordBotMessages.count == 1
+            }
+
+            // Telegram: the same text with the same formatting, as the destination chat shows it.
+            let copy = try #require(world.telegramCopies.first)
+            #expect(copy.text == text)
+            #expect(Set(copy.entities) == Set(entities))
+            #expect(copy.senderBotID == 700002)
+
+            // Discord webhook: markdown, the literal asterisks escaped, the author's name shown.
+            let posted = try #require(world.discordMessages.first)
+            #expect(posted.content.contains("**Launch**"))
+            #expect(posted.content.contains("[docs](https://example.com/d?a=1&b=2)"))
+            #expect(posted.content.contains(#"\*stars\*"#))
+            #expect(posted.content.contains("<b> &"))
+            #expect(posted.username == "Test User")
+            #expect(posted.webhookID == ForwardingWorld.webhookID)
+
+            // Discord bot: no pings, and a nonce Discord enforces so a retried create is not doubled.
+            let botPosted = try #require(world.discordBotMessages.first)
+            #expect(botPosted.content == posted.content)
+            #expect(botPosted.enforceNonce)
+            #expect(botPosted.nonce != nil)
+            #expect(botPosted.allowedMentions?["parse"]?.arrayValue?.isEmpty == true)
+
+            try await world.waitUntil("three deliveries are logged") {
+                try await world.count("SELECT count(*) FROM message_logs WHERE outcome = 'delivered'") == 3
+            }
+            #expect(try await world.count("SELECT count(*) FROM message_links") == 3)
+        }
+    }
+
+    @Test func editedSourceEditsEveryCopy() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            let original = try await world.post("Price: 10 EUR")
+            try await world.waitUntil("both copies arrive") {
+                world.telegramCopies.count == 1 && world.discordMessages.count == 1
+            }
+            try await world.edit(original, text: "Price: 12 EUR")
+            try await world.waitUntil("both copies are edited") {
+                world.telegramCopies.first?.text == "Price: 12 EUR"
+                    && world.discordMessages.first?.content == "Price: 12 EUR"
+            }
+            // Edited in place, not re-sent.
+            #expect(world.telegramCopies.count == 1)
+            #expect(world.discordMessages.count == 1)
+            #expect(world.telegramCopies.first?.isEdited == true)
+            #expect(world.discordMessages.first?.isEdited == true)
+        }
+    }
+
+    @Test func replyThreadsInEveryDestination() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            try await world.pair(to: .discordBot)
+            let question = try await world.post("Who is in?")
+            let questionID = try #require(question["message_id"]?.intValue)
+            try await world.post("Me!", replyTo: Int(questionID))
+            try await world.waitUntil("both messages arrive in all three places") {
+                world.telegramCopies.count == 2 && world.discordMessages.count == 2
+                    && world.discordBotMessages.count == 2
+            }
+            let copies = world.telegramCopies
+            #expect(copies[1].text == "Me!")
+            #expect(copies[1].replyToMessageID == copies[0].messageID)
+            let botPosted = world.discordBotMessages
+            #expect(botPosted[1].content == "Me!")
+            #expect(botPosted[1].messageReference?.messageID == botPosted[0].id)
+            // Webhook messages cannot reply on Discord: the reply quotes what it answers.
+            let posted = world.discordMessages
+            #expect(posted[1].content == "> ↪ Test User: Who is in?\nMe!")
+        }
+    }
+
+    @Test func albumArrivesAsOneGroup() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            let files = (1...3).map { Data("photo number \($0) bytes".utf8) }
+            for (index, bytes) in files.enumerated() {
+                try await world.post(
+                    index == 0 ? "Holiday" : nil, kind: .photo, fileBytes: bytes, mediaGroupID: "album-1")
+            }
+            try await world.waitUntil("the album arrives") {
+                world.telegramCopies.count == 3 && world.discordMessages.count == 1
+            }
+            let copies = world.telegramCopies
+            #expect(copies.allSatisfy { $0.kind == .photo })
+            #expect(Set(copies.map(\.mediaGroupID)).count == 1)
+            #expect(copies[0].mediaGroupID != nil)
+            #expect(copies[0].text == "Holiday")
+            #expect(world.telegram.calls(method: "sendMediaGroup").count == 1)
+
+            let posted = try #require(world.discordMessages.first)
+            #expect(posted.attachments.map(\.bytes) == files)
+            #expect(posted.content.contains("Holiday"))
+        }
+    }
+
+    @Test func rateLimitStormDelaysButLosesNothing() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            world.discord.failNext(
+                6, route: "POST /webhooks/{id}/{token}", with: .rateLimited(retryAfter: 0.3, global: false))
+            world.telegram.failNext(4, method: "sendMessage", with: .tooManyRequests(retryAfter: 1))
+            let texts = (1...10).map { "storm \($0)" }
+            for text in texts { try await world.post(text) }
+            try await world.waitUntil("every message arrives") {
+                world.telegramCopies.count == 10 && world.discordMessages.count == 10
+            }
+            #expect(world.telegramCopies.map(\.text) == texts)
+            #expect(world.discordMessages.map(\.content) == texts)
+            #expect(world.discord.allRequests.filter { $0.status == 429 }.count == 6)
+            #expect(world.telegram.calls(method: "sendMessage").filter { $0.status == 429 }.count == 4)
+            // A 429 is not a failed attempt: nothing was discarded and nothing logged as failed.
+            #expect(try await world.count("SELECT count(*) FROM jobs WHERE state = 'discarded'") == 0)
+            #expect(try await world.count("SELECT count(*) FROM message_logs WHERE outcome = 'failed'") == 0)
+        }
+    }
+
+    @Test func permanentErrorPausesOnlyThatPair() async throws {
+        try await ForwardingWorld.run { world in
+            let kicked = try await world.pair(to: .telegram)
+            let denied = try await world.pair(to: .discordBot)
+            let healthy = try await world.pair(to: .discordWebhook)
+            world.telegram.failNext(
+                1, method: "sendMessage", chatID: ForwardingWorld.destinationChat,
+                with: .forbidden("bot was kicked from the supergroup chat"))
+            world.discord.failNext(
+                1, route: "POST /channels/{id}/messages",
+                with: .httpError(status: 403, code: 50013, message: "Missing Permissions"))
+            try await world.post("first")
+            try await world.waitUntil("both failing pairs are paused") {
+                let first = try await world.pairRecord(kicked.id)?.status
+                let second = try await world.pairRecord(denied.id)?.status
+                return first == .paused && second == .paused
+            }
+            let kickedNow = try #require(try await world.pairRecord(kicked.id))
+            #expect(kickedNow.pausedReason?.contains("kicked") == true)
+            let deniedNow = try #require(try await world.pairRecord(denied.id))
+            #expect(deniedNow.pausedReason?.contains("Missing Permissions") == true)
+            #expect(try await world.pairRecord(healthy.id)?.status == .active)
+            #expect(
+                try await world.count("SELECT count(*) FROM error_logs WHERE pair_id IN (\(kicked.id), \(denied.id))")
+                    == 2)
+
+            // Later messages reach the healthy pair only; the paused ones are not retried.
+            try await world.post("second")
+            try await world.waitUntil("the healthy pair has both") { world.discordMessages.count == 2 }
+            try await world.waitUntil("the queue is empty") {
+                try await world.count("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')") == 0
+            }
+            #expect(world.telegramCopies.isEmpty)
+            #expect(world.discordBotMessages.isEmpty)
+            #expect(world.telegram.calls(method: "sendMessage").count == 1)
+        }
+    }
+
+    @Test func duplicateUpdateIsDeliveredOnce() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .discordWebhook)
+            let message = try world.telegram.injectMessage(chatID: ForwardingWorld.sourceChat, text: "only once")
+            guard case .object(var update) = world.telegram.makeUpdate(message: message) else { return }
+            update["update_id"] = 424_242
+            // Telegram redelivers when it did not see our 200 in time.
+            try await world.deliver(.object(update))
+            try await world.deliver(.object(update))
+            try await world.waitUntil("the message arrives and the queue is empty") {
+                try await world.count("SELECT count(*) FROM jobs WHERE state IN ('available', 'running')") == 0
+                    && world.discordMessages.count >= 1
+            }
+            #expect(world.discordMessages.map(\.content) == ["only once"])
+            #expect(try await world.count("SELECT count(*) FROM inbound_events") == 1)
+        }
+    }
+
+    @Test func twoHundredMessagesArriveInOrder() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            try await world.pair(to: .discordBot)
+            let texts = (1...200).map { "message \($0)" }
+            for text in texts { try await world.post(text) }
+            try await world.waitUntil("all 200 arrive everywhere", timeout: .seconds(60)) {
+                world.telegramCopies.count == 200 && world.discordMessages.count == 200
+                    && world.discordBotMessages.count == 200
+            }
+            #expect(world.telegramCopies.map(\.text) == texts)
+            #expect(world.discordMessages.map(\.content) == texts)
+            #expect(world.discordBotMessages.map(\.content) == texts)
+        }
+    }
+
+    @Test func wrongSecretIsRejectedAndNothingStored() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .discordWebhook)
+            let message = try world.telegram.injectMessage(chatID: ForwardingWorld.sourceChat, text: "forged")
+            let body = Array(world.telegram.makeUpdate(message: message).jsonString.utf8)
+            let url = "\(world.app.baseURL)/telegram/\(world.sourceBot)/webhook"
+            for headers in [[("X-Telegram-Bot-Api-Secret-Token", "not-the-secret")], []] {
+                let response = try await world.app.client.send(
+                    .POST, url, headers: headers + [("Content-Type", "application/json")], body: body)
+                #expect(response.status == 401)
+                #expect(try response.errorCode() == "invalid_secret")
+            }
+            let unknown = try await world.app.client.send(
+                .POST, "\(world.app.baseURL)/telegram/999999/webhook",
+                headers: [("X-Telegram-Bot-Api-Secret-Token", "x")], body: body)
+            #expect(unknown.status == 404)
+            #expect(try await world.count("SELECT count(*) FROM inbound_events") == 0)
+            #expect(try await world.count("SELECT count(*) FROM jobs") == 0)
+            #expect(world.discordMessages.isEmpty)
+        }
+    }
+}
