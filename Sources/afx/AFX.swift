@@ -12,7 +12,8 @@ struct AFX: AsyncParsableCommand {
             "Settings come from config/afx.yaml (or --config), overridden by AFX_* environment variables and DATABASE_URL; secrets only from the environment or *_FILE paths. Run `afx config check` to see the effective configuration.",
         subcommands: [
             ServeCommand.self, WorkCommand.self, MigrateCommand.self, UsersCommand.self, TelegramCommand.self,
-            DiscordCommand.self, PairsCommand.self, JobsCommand.self, ConfigCommand.self, BenchCommand.self,
+            DiscordCommand.self, PairsCommand.self, JobsCommand.self, ConfigCommand.self, SimulateCommand.self,
+            BenchCommand.self,
         ])
 }
 

@@ -19,8 +19,12 @@ struct CLIContext: Sendable {
     var users: UserRepository { UserRepository(client: client) }
     var linking: AccountLinking { AccountLinking(client: client, cipher: cipher, platforms: platforms) }
 
-    static func with(_ options: ConfigOptions, _ body: (CLIContext) async throws -> Void) async throws {
-        let config = try await options.load().config
+    static func with(
+        _ options: ConfigOptions, configure: (inout AppConfig) -> Void = { _ in },
+        _ body: (CLIContext) async throws -> Void
+    ) async throws {
+        var config = try await options.load().config
+        configure(&config)
         let logger = Logging.bootstrap(level: .warning)
         guard let url = config.database.url else {
             throw Logging.fail("configuration error: database.url (DATABASE_URL): no database configured", code: 78)

@@ -14,6 +14,7 @@ public final class PairDirectory: Sendable {
     let repository: PairRepository
     let ttl: Duration
     private let cache = Mutex<[Key: (pairs: [Pair], expires: ContinuousClock.Instant)]>([:])
+    private let byID = Mutex<[Int64: (pair: Pair?, expires: ContinuousClock.Instant)]>([:])
 
     public init(repository: PairRepository, ttl: Duration = .seconds(10)) {
         self.repository = repository
@@ -22,6 +23,17 @@ public final class PairDirectory: Sendable {
 
     public func invalidate() {
         cache.withLock { $0.removeAll() }
+        byID.withLock { $0.removeAll() }
+    }
+
+    /// One pair by id (nil when deleted), for the deliver jobs: thousands a second must not
+    /// each read the same row.
+    public func pair(id: Int64) async throws -> Pair? {
+        let now = ContinuousClock.now
+        if let entry = byID.withLock({ $0[id] }), entry.expires > now { return entry.pair }
+        let pair = try await repository.find(id: id)
+        byID.withLock { $0[id] = (pair, now + ttl) }
+        return pair
     }
 
     public func activePairs(source platform: Platform, chatID: Int64) async throws -> [Pair] {

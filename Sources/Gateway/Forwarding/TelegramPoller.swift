@@ -39,6 +39,7 @@ public struct TelegramPoller: Sendable {
                 raw = try await telegram.getRawUpdates(GetUpdates(offset: offset == 0 ? nil : offset), token: token)
                 backoff = .seconds(1)
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("getUpdates failed; retrying", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(30))

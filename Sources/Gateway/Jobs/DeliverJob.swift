@@ -34,7 +34,7 @@ struct DeliverJob: JobHandler {
 
     func handle(_ payload: Payload, context: JobContext) async throws {
         // A deleted pair has nothing left to deliver or to log against.
-        guard let pair = try await runtime.pairRepository.find(id: payload.pairID) else { return }
+        guard let pair = try await runtime.pairs.pair(id: payload.pairID) else { return }
         guard pair.status == .active else {
             try await runtime.deliveries.logOutcome(
                 userID: pair.userID, pairID: pair.id, sourceMessageID: payload.sourceMessageID,

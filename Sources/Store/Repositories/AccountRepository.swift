@@ -57,6 +57,11 @@ public struct AccountRepository: Sendable {
         try await telegramAccounts(where: "WHERE a.id = \(id)").first
     }
 
+    /// The account a bot is linked as (a bot is linked once).
+    public func telegram(botUserID: Int64) async throws -> TelegramAccountRecord? {
+        try await telegramAccounts(where: "WHERE a.bot_user_id = \(botUserID)").first
+    }
+
     public func telegram(userID: Int64) async throws -> [TelegramAccountRecord] {
         try await telegramAccounts(where: "WHERE a.user_id = \(userID) ORDER BY a.id")
     }

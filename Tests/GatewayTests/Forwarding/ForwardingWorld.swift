@@ -41,7 +41,7 @@ struct ForwardingWorld {
 
     /// Runs `body` with everything started, then stops it all and drops the database.
     static func run(
-        configure: @escaping @Sendable (inout AppConfig) -> Void = { _ in },
+        configure: (inout AppConfig) -> Void = { _ in },
         _ body: (ForwardingWorld) async throws -> Void
     ) async throws {
         let certificates = try await TestCertificates.shared()

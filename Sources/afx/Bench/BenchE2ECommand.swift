@@ -1,0 +1,245 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Forwarding
+import Foundation
+import Gateway
+import Logging
+import NIOCore
+import NIOSSL
+import PlatformSimulators
+import PostgresNIO
+import Store
+import Synchronization
+
+struct BenchE2ECommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "e2e",
+        abstract: "End to end: Telegram updates into the webhook at a steady rate, out of the Discord simulator.",
+        discussion:
+            "Starts the gateway in-process with its workers and the Discord simulator on loopback. Each of --chats Telegram chats is paired with its own Discord webhook; every chat posts its share of --rate messages per second in order, one request at a time, like Telegram does. Latency is from just before the webhook POST to the moment the simulator stored the Discord message. Lost: acknowledged updates that never arrived; reordered: messages that arrived in a chat after a later one of the same chat."
+    )
+
+    @Option(help: "Messages per second, across all chats.") var rate = 1000
+    @Option(help: "Seconds of load.") var seconds = 15
+    @Option(help: "Source chats, each paired with its own Discord webhook.") var chats = 200
+    @Option(help: "Job workers in the gateway.") var concurrency = 64
+    @Option(help: "Leading seconds left out of the latency figures (connections and caches warming up).")
+    var warmup = 2.0
+    @Flag(help: "Print one JSON object at the end.") var json = false
+
+    func run() async throws {
+        guard rate > 0, seconds > 0, chats > 0 else {
+            throw ValidationError("rate, seconds and chats must be positive")
+        }
+        var logger = Logger(label: "afx.bench")
+        logger.logLevel = .warning
+        let discord = DiscordSimulator()
+        let discordBase = try await discord.start()
+        let database = try await BenchDatabase.make(logger: logger)
+        var result: [String: Any] = [:]
+        do {
+            let config = try BenchApp.config(database: database.url) { config in
+                config.platforms.discordAPIURL = discordBase + "/api/v10"
+                // Unused (nothing is sent to Telegram), but never the real API from a benchmark.
+                config.platforms.telegramAPIURL = "http://127.0.0.1:9"
+                config.jobs.concurrency = concurrency
+            }
+            let secret = "bench-e2e-secret-0123456789"
+            let cipher = CredentialCipher(key: config.secrets.encryptionKey!.value)
+            let seeded = try await BenchDatabase.withClient(database.url) { client in
+                let bot = try await BenchApp.seedTelegramBot(
+                    client: client, cipher: cipher, token: "434343:AAbenchE2Ebenche2ebenche2ebench",
+                    botUserID: 434343, secret: secret)
+                let accounts = AccountRepository(client: client)
+                let pairs = PairRepository(client: client)
+                for chat in 0..<chats {
+                    let channel = "\(990_000_000_000_000_000 + Int64(chat))"
+                    let webhookID = "\(995_000_000_000_000_000 + Int64(chat))"
+                    discord.addChannel(id: channel, guildID: "980000000000000001", name: "bench-\(chat)")
+                    discord.addWebhook(id: webhookID, token: "bench-token-\(chat)", channelID: channel, name: "bench")
+                    let url = "\(discordBase)/api/webhooks/\(webhookID)/bench-token-\(chat)"
+                    let account = try await accounts.createDiscord(
+                        userID: bot.userID, kind: "webhook", applicationID: nil, botUserID: nil, publicKey: nil,
+                        username: "bench-\(chat)",
+                        tokenCiphertext: try cipher.seal(url, context: CredentialCipher.Context.discordWebhook))
+                    try await pairs.create(
+                        Pair(
+                            id: 0, userID: bot.userID,
+                            source: .init(platform: .telegram, accountID: bot.accountID, chatID: Self.chatID(chat)),
+                            destination: .init(platform: .discord, accountID: account.id, chatID: Int64(channel)!)))
+                }
+                return bot
+            }
+            let figures = try await BenchApp.run(config) { app in
+                try await drive(app: app, accountID: seeded.accountID, secret: secret, discord: discord)
+            }
+            result = figures.json
+        } catch {
+            await database.tearDown()
+            await discord.stop()
+            throw error
+        }
+        await database.tearDown()
+        await discord.stop()
+        if json {
+            print(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self)
+            )
+        } else {
+            for key in result.keys.sorted() { print("\(key): \(result[key]!)") }
+        }
+    }
+
+    static func chatID(_ index: Int) -> Int64 { -1_002_000_000_000 - Int64(index) }
+    static func channelID(_ index: Int) -> String { "\(990_000_000_000_000_000 + Int64(index))" }
+
+    /// Sends the load, waits for the deliveries, and measures them.
+    func drive(app: BenchApp, accountID: Int64, secret: String, discord: DiscordSimulator) async throws -> Figures {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(app.caPath)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: chats)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let url = "https://127.0.0.1:\(app.port)/telegram/\(accountID)/webhook"
+        let perChat = max(1, rate * seconds / chats)
+        let interval = Duration.seconds(Double(chats) / Double(rate))
+        let counters = Counters(total: chats * perChat)
+        let progress = Progress(label: "e2e")
+        let start = ContinuousClock.now
+        let chats = chats
+
+        let reporter = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let delivered = (0..<chats).reduce(0) { $0 + discord.messages(inChannel: Self.channelID($1)).count }
+                progress.update(
+                    "sent \(counters.acknowledged.load(ordering: .relaxed)), delivered \(delivered), errors \(counters.errors.load(ordering: .relaxed))"
+                )
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for chat in 0..<chats {
+                group.addTask {
+                    // Chats start spread over one interval so the load is steady, not in bursts.
+                    let offset = interval * (Double(chat) / Double(chats))
+                    for n in 0..<perChat {
+                        let due = start + offset + interval * n
+                        try? await Task.sleep(until: due, clock: .continuous)
+                        let sequence = chat * perChat + n
+                        let body = Self.update(sequence: sequence, chat: chat)
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
+                        request.body = .bytes(ByteBuffer(string: body))
+                        counters.sent.withLock { $0[sequence] = Date().timeIntervalSince1970 }
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(30))
+                            _ = try await response.body.collect(upTo: 1 << 16)
+                            if response.status == .ok {
+                                counters.acknowledged.add(1, ordering: .relaxed)
+                            } else {
+                                counters.errors.add(1, ordering: .relaxed)
+                            }
+                        } catch {
+                            counters.errors.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+        }
+        let sendSeconds = (ContinuousClock.now - start).secondsDouble
+        // Wait for the deliveries: until everything acknowledged arrived, or 30 s without progress.
+        var delivered = 0
+        var lastChange = ContinuousClock.now
+        while true {
+            let now = (0..<chats).reduce(0) { $0 + discord.messages(inChannel: Self.channelID($1)).count }
+            if now != delivered { lastChange = .now }
+            delivered = now
+            if delivered >= counters.acknowledged.load(ordering: .relaxed)
+                || ContinuousClock.now - lastChange > .seconds(30)
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        reporter.cancel()
+        try await client.shutdown()
+
+        let sendTimes = counters.sent.withLock { $0 }
+        let measuredFrom = (sendTimes.filter { $0 > 0 }.min() ?? 0) + warmup
+        let latencies = LatencyRecorder()
+        var reordered = 0
+        var seen = Set<Int>()
+        var firstDelivery = Double.infinity
+        var lastDelivery = 0.0
+        for chat in 0..<chats {
+            var previous = -1
+            for message in discord.messages(inChannel: Self.channelID(chat)) {
+                guard let sequence = Self.sequence(in: message.content) else { continue }
+                seen.insert(sequence)
+                if sequence < previous { reordered += 1 }
+                previous = max(previous, sequence)
+                let at = message.timestamp.timeIntervalSince1970
+                firstDelivery = min(firstDelivery, at)
+                lastDelivery = max(lastDelivery, at)
+                if sendTimes[sequence] >= measuredFrom { latencies.record((at - sendTimes[sequence]) * 1000) }
+            }
+        }
+        let acked = counters.acknowledged.load(ordering: .relaxed)
+        let lost = max(0, acked - seen.count)
+        let throughput = seen.count > 1 ? Double(seen.count) / max(lastDelivery - firstDelivery, 0.001) : 0
+        progress.finish(
+            "\(acked) sent in \(String(format: "%.1f", sendSeconds)) s, \(seen.count) delivered, \(Int(throughput)) msgs/s, p50 \(round2(latencies.percentile(50))) ms, p99 \(round2(latencies.percentile(99))) ms, \(lost) lost, \(reordered) reordered, \(counters.errors.load(ordering: .relaxed)) errors"
+        )
+        return Figures(
+            throughput: throughput, p50: latencies.percentile(50), p99: latencies.percentile(99), lost: lost,
+            reordered: reordered, sent: acked, delivered: seen.count, errors: counters.errors.load(ordering: .relaxed),
+            rate: rate, chats: chats)
+    }
+
+    /// What the sending tasks share: send times by sequence number (chat * perChat + n), as
+    /// wall-clock seconds, and the answer counts.
+    final class Counters: Sendable {
+        let sent: Mutex<[Double]>
+        let acknowledged = Atomic<Int>(0)
+        let errors = Atomic<Int>(0)
+
+        init(total: Int) { sent = Mutex([Double](repeating: 0, count: total)) }
+    }
+
+    struct Figures: Sendable {
+        var throughput: Double
+        var p50: Double
+        var p99: Double
+        var lost: Int
+        var reordered: Int
+        var sent: Int
+        var delivered: Int
+        var errors: Int
+        var rate: Int
+        var chats: Int
+
+        var json: [String: Any] {
+            [
+                "msgs_per_s": round1(throughput), "latency_ms": ["p50": round2(p50), "p99": round2(p99)],
+                "lost": lost, "reordered": reordered, "sent": sent, "delivered": delivered, "errors": errors,
+                "target_rate": rate, "chats": chats,
+            ]
+        }
+    }
+
+    static func update(sequence: Int, chat: Int) -> String {
+        """
+        {"update_id":\(sequence + 1),"message":{"message_id":\(sequence + 1),"from":{"id":7,"is_bot":false,"first_name":"Ada","username":"ada"},"chat":{"id":\(chatID(chat)),"type":"supergroup","title":"Bench \(chat)"},"date":\(Int(Date().timeIntervalSince1970)),"text":"seq \(sequence) Hello world, a message of a typical size with a link https://example.com","entities":[{"type":"bold","offset":0,"length":3}]}}
+        """
+    }
+
+    static func sequence(in content: String) -> Int? {
+        // "**seq** 123 Hello…"
+        guard let range = content.range(of: "seq** ") else { return nil }
+        return Int(content[range.upperBound...].prefix { $0.isNumber })
+    }
+}

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Forwarding
+import Foundation
+import Gateway
+import PlatformSimulators
+import Store
+import TelegramBotAPI
+import TestSupport
+import Testing
+
+/// The platform rules and pair options end to end: chat migration, media too large for Discord,
+/// filters and decorations, and getUpdates polling instead of a webhook.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ForwardingRulesTests {
+    @Test func migratedDestinationChatMovesThePair() async throws {
+        let supergroup: Int64 = -1_001_000_000_099
+        try await ForwardingWorld.run { world in
+            world.telegram.addChat(id: supergroup, type: .supergroup, title: "Upgraded")
+            let pair = try await world.pair(to: .telegram)
+            world.telegram.failNext(
+                1, method: "sendMessage", chatID: ForwardingWorld.destinationChat, with: .migrate(toChatID: supergroup))
+            try await world.post("after the upgrade")
+            try await world.waitUntil("the message reaches the new supergroup") {
+                world.telegram.messages(inChat: supergroup).count == 1
+            }
+            #expect(world.telegram.messages(inChat: supergroup).first?.text == "after the upgrade")
+            let moved = try #require(try await world.pairRecord(pair.id))
+            #expect(moved.destination.chatID == supergroup)
+            #expect(moved.status == .active)
+        }
+    }
+
+    @Test func mediaTooLargeForDiscordBecomesALine() async throws {
+        try await ForwardingWorld.run { config in
+            config.platforms.discordMaxUploadBytes = 1024
+        } _: { world in
+            try await world.pair(to: .discordWebhook)
+            try await world.pair(to: .telegram)
+            let bytes = Data(repeating: 0x41, count: 5000)
+            try await world.post("the report", kind: .document, fileBytes: bytes)
+            try await world.waitUntil("both destinations have it") {
+                world.discordMessages.count == 1 && world.telegramCopies.count == 1
+            }
+            let posted = try #require(world.discordMessages.first)
+            #expect(posted.attachments.isEmpty)
+            #expect(posted.content.contains("the report"))
+            #expect(posted.content.contains("too large to forward here"))
+            // Telegram takes the file itself.
+            #expect(world.telegramCopies.first?.kind == .document)
+            // The bot token is in Telegram's file URL: it must never reach a destination.
+            #expect(!posted.content.contains(ForwardingWorld.sourceToken))
+        }
+    }
+
+    @Test func pairOptionsFilterAndDecorate() async throws {
+        try await ForwardingWorld.run { world in
+            let options = PairOptions(
+                excludeKeywords: ["spam"], header: "From the source group", showSender: true)
+            let pair = try await world.pair(to: .telegram, options: options)
+            try await world.post("cheap spam here")
+            try await world.post("hello everyone")
+            try await world.waitUntil("the clean message arrives") { world.telegramCopies.count == 1 }
+            let copy = try #require(world.telegramCopies.first?.text)
+            #expect(copy.contains("From the source group"))
+            #expect(copy.contains("Test User"))
+            #expect(copy.contains("hello everyone"))
+            try await world.waitUntil("the filtered one is logged") {
+                try await world.count(
+                    "SELECT count(*) FROM message_logs WHERE pair_id = \(pair.id) AND outcome = 'filtered'") == 1
+            }
+            #expect(world.telegramCopies.count == 1)
+        }
+    }
+
+    @Test func pollingModeForwardsWithoutAWebhook() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .discordWebhook)
+            let token = try await world.app.app.linking.telegramToken(accountID: world.sourceBot)
+            let telegram = TelegramClient(
+                configuration: .init(apiBaseURL: world.app.app.config.platforms.telegramAPIURL),
+                http: HTTPClient.shared)
+            _ = try await telegram.deleteWebhook(token: token)
+            let poller = TelegramPoller(
+                client: world.app.app.postgres, telegram: telegram, accountID: world.sourceBot, token: token,
+                plan: "elite", logger: world.app.app.logger)
+            let polling = Task { try await poller.run(from: 0) }
+            defer { polling.cancel() }
+
+            let message = try world.telegram.injectMessage(chatID: ForwardingWorld.sourceChat, text: "polled")
+            let status = try await world.telegram.deliver(
+                update: world.telegram.makeUpdate(message: message), toBotToken: ForwardingWorld.sourceToken)
+            #expect(status == 0)  // no webhook: the update waits for getUpdates
+            try await world.waitUntil("the polled message arrives") { world.discordMessages.count == 1 }
+            #expect(world.discordMessages.first?.content == "polled")
+            // The offset is saved, so a restarted poller neither repeats nor loses updates.
+            try await world.waitUntil("the offset is stored") {
+                try await world.count(
+                    "SELECT poll_offset::int FROM telegram_accounts WHERE id = \(world.sourceBot)") > 0
+            }
+        }
+    }
+}
