@@ -20,15 +20,20 @@ public struct TestCertificates: Sendable {
 
     actor Generator {
         static let shared = Generator()
-        private var made: TestCertificates?
+        /// One generation shared by every caller: an actor is re-entered at each `await`, so a
+        /// stored result alone would let two suites run gen-certs into the same directory at once
+        /// and leave a CA that did not sign the server certificate.
+        private var making: Task<TestCertificates, any Error>?
 
         func certificates() async throws -> TestCertificates {
-            if let made { return made }
-            let directory = try RepoPaths.scratchDirectory("certs")
-            try await runProcess("/bin/bash", [RepoPaths.path("scripts/gen-certs"), directory.path])
-            let certificates = TestCertificates(directory: directory)
-            made = certificates
-            return certificates
+            if let making { return try await making.value }
+            let task = Task {
+                let directory = try RepoPaths.scratchDirectory("certs")
+                try await runProcess("/bin/bash", [RepoPaths.path("scripts/gen-certs"), directory.path])
+                return TestCertificates(directory: directory)
+            }
+            making = task
+            return try await task.value
         }
     }
 }
