@@ -111,6 +111,12 @@ public final class JobQueue: Service, Sendable {
         try await Self.insert(jobs, on: connection, notify: notifyThrottle.shouldNotify(), logger: logger)
     }
 
+    /// Whether a caller inserting jobs with its own SQL should send the `afx_jobs` NOTIFY now
+    /// (throttled like the queue's own inserts); call `jobsEnqueued()` after its commit too.
+    public func shouldNotifyOtherProcesses() -> Bool {
+        notifyThrottle.shouldNotify()
+    }
+
     /// Group-commit INSERTs so far (each carries every enqueue queued when it started).
     public var groupCommitFlushes: Int { committer.batchCount }
 

@@ -3,7 +3,6 @@ import Foundation
 import Gateway
 import Logging
 
-@main
 struct AFX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "afx",
@@ -38,11 +37,7 @@ struct ConfigOptions: ParsableArguments {
 enum Logging {
     /// Bootstraps swift-log once: human-readable lines on stderr at the configured level.
     static func bootstrap(level: Logger.Level) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
         var logger = Logger(label: "afx")
         logger.logLevel = level
         return logger

@@ -56,6 +56,14 @@ public final class AccountDirectory: Sendable {
     }
 
     /// nil when no such bot is linked.
+    /// The cached answer for a bot, if fresh: `.some(nil)` when it is known not to exist, nil when
+    /// the database must be asked.
+    public func cachedTelegram(id: Int64) -> TelegramBot?? {
+        let now = ContinuousClock.now
+        guard let entry = telegramCache.withLock({ $0[id] }), entry.expires > now else { return nil }
+        return .some(entry.value)
+    }
+
     public func telegram(id: Int64) async throws -> TelegramBot? {
         let now = ContinuousClock.now
         if let entry = telegramCache.withLock({ $0[id] }), entry.expires > now { return entry.value }

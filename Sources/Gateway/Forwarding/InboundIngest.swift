@@ -15,40 +15,23 @@ struct InboundUpdate: Sendable {
     let payload: String
     /// Album items share one (chat and media group).
     let groupKey: String?
-    let routeJob: NewJob
+    /// The route job's options; its payload names the event, known once the event is stored.
+    let routeOptions: JobOptions
 }
 
 extension InboundUpdate {
-    /// Just enough of a Telegram update to dedupe, order and group it.
-    struct TelegramPeek: Decodable {
-        struct Chat: Decodable { let id: Int64 }
-        struct Inner: Decodable {
-            let chat: Chat
-            let mediaGroupId: String?
-        }
-        let updateId: Int64
-        let message: Inner?
-        let editedMessage: Inner?
-        let channelPost: Inner?
-        let editedChannelPost: Inner?
-
-        var forwardable: Inner? { message ?? channelPost ?? editedMessage ?? editedChannelPost }
-    }
-
     /// The update as stored, with its route job; nil for update types we do not forward. Throws
-    /// when the bytes are not an Update.
+    /// when the bytes are not an Update (not JSON, or no integer update_id).
     static func telegram(_ data: Data, accountID: Int64, plan: String) throws -> InboundUpdate? {
-        let peek = try JSONDecoder.telegram.decode(TelegramPeek.self, from: data)
-        guard let inner = peek.forwardable else { return nil }
-        let routeJob = try NewJob(
-            kind: RouteJob.kind, payload: RouteJob.Payload(eventID: 0),
-            // One chat's updates are routed in order, so its deliveries are enqueued in order.
-            options: JobOptions(lane: PlanLane.lane(for: plan), orderingKey: "route:telegram:\(inner.chat.id)"))
+        let peek = try TelegramUpdatePeek(data)
+        guard let chatID = peek.chatID else { return nil }
+        var options = JobOptions(lane: PlanLane.lane(for: plan), orderingKey: "route:telegram:\(chatID)")
+        options.maxAttempts = RouteJob.defaultRetryPolicy.maxAttempts
         return InboundUpdate(
-            source: "telegram", accountID: accountID, externalID: String(peek.updateId),
+            source: "telegram", accountID: accountID, externalID: String(peek.updateID),
             payload: String(decoding: data, as: UTF8.self),
-            groupKey: inner.mediaGroupId.map { "\(inner.chat.id):\($0)" },
-            routeJob: routeJob)
+            // One chat's updates are routed in order, so its deliveries are enqueued in order.
+            groupKey: peek.mediaGroupID.map { "\(chatID):\($0)" }, routeOptions: options)
     }
 }
 
@@ -88,44 +71,75 @@ final class InboundIngest: Service, Sendable {
         }
     }
 
+    /// Stores a batch in one statement (so one round trip and one commit): the updates, skipping
+    /// those already stored, and a route job for each new one, in input order so one chat's route
+    /// jobs keep their order. The jobs rows are written here rather than through
+    /// `JobQueue.enqueue` to save the transaction's three extra round trips on the hottest path;
+    /// `StoreUpdates` follows the queue's insert (defaults for the columns it leaves out).
     static func store(
         _ updates: [InboundUpdate], client: PostgresClient, queue: JobQueue, timeout: Duration, logger: Logger
     ) async throws -> [Bool] {
+        let statement = StoreUpdates(updates: updates, notify: queue.shouldNotifyOtherProcesses())
         let inserted = try await withDeadline(timeout) {
-            try await client.withTransaction(logger: logger) { connection -> Set<Int> in
-                let rows = try await connection.query(
-                    """
-                    INSERT INTO inbound_events (source, account_id, external_id, payload, group_key)
-                    SELECT s, a, e, p::jsonb, NULLIF(g, '')
-                    FROM unnest(\(updates.map(\.source)), \(updates.map(\.accountID)), \(updates.map(\.externalID)),
-                        \(updates.map(\.payload)), \(updates.map { $0.groupKey ?? "" })) WITH ORDINALITY AS t(s, a, e, p, g, n)
-                    ORDER BY n
-                    ON CONFLICT (source, account_id, external_id) DO NOTHING
-                    RETURNING id, source, account_id, external_id
-                    """, logger: logger)
-                var fresh: [Int: Int64] = [:]
-                var index: [String: Int] = [:]
-                for (position, update) in updates.enumerated()
-                where index["\(update.source)/\(update.accountID)/\(update.externalID)"] == nil {
-                    index["\(update.source)/\(update.accountID)/\(update.externalID)"] = position
-                }
-                for try await (id, source, accountID, externalID) in rows.decode((Int64, String, Int64, String).self) {
-                    if let position = index["\(source)/\(accountID)/\(externalID)"] { fresh[position] = id }
-                }
-                let jobs = try fresh.sorted { $0.key < $1.key }.map { position, eventID in
-                    try updates[position].routeJob.replacingPayload(RouteJob.Payload(eventID: eventID))
-                }
-                try await queue.enqueue(jobs, on: connection)
-                return Set(fresh.keys)
+            var positions = Set<Int>()
+            for try await position in try await client.execute(statement, logger: logger) {
+                positions.insert(position)
             }
+            return positions
         }
         queue.jobsEnqueued()
         return updates.indices.map { inserted.contains($0) }
     }
 }
 
-extension NewJob {
-    func replacingPayload<Payload: Encodable>(_ payload: Payload) throws -> NewJob {
-        try NewJob(kind: kind, payload: payload, options: options)
+/// The batch insert of `InboundIngest.store`; returns the 0-based input positions that were new.
+struct StoreUpdates: PostgresPreparedStatement {
+    typealias Row = Int
+
+    static let sql = """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::int4[],
+                $8::text[]) WITH ORDINALITY AS t(source, account_id, external_id, payload, group_key, lane, max_attempts,
+                ordering_key, n)
+        ), events AS (
+            INSERT INTO inbound_events (source, account_id, external_id, payload, group_key)
+            SELECT source, account_id, external_id, payload::jsonb, NULLIF(group_key, '') FROM input ORDER BY n
+            ON CONFLICT (source, account_id, external_id) DO NOTHING
+            RETURNING id, source, account_id, external_id
+        ), fresh AS (
+            SELECT DISTINCT ON (e.id) e.id, i.n, i.lane, i.max_attempts, i.ordering_key
+            FROM events e JOIN input i USING (source, account_id, external_id)
+            ORDER BY e.id, i.n
+        ), routed AS (
+            -- Runs to completion though nothing reads it, like every data-modifying WITH.
+            INSERT INTO jobs (kind, lane, payload, max_attempts, ordering_key)
+            SELECT 'forward.route', lane, jsonb_build_object('eventID', id), max_attempts, NULLIF(ordering_key, '')
+            FROM fresh ORDER BY n
+        )
+        SELECT (n - 1)::int4 FROM fresh
+        WHERE NOT $9 OR (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) s) > 0
+        """
+
+    let updates: [InboundUpdate]
+    let notify: Bool
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 9)
+        bindings.append(updates.map(\.source))
+        bindings.append(updates.map(\.accountID))
+        bindings.append(updates.map(\.externalID))
+        bindings.append(updates.map(\.payload))
+        bindings.append(updates.map { $0.groupKey ?? "" })
+        bindings.append(updates.map(\.routeOptions.lane.rawValue))
+        bindings.append(
+            updates.map { Int32(clamping: $0.routeOptions.maxAttempts ?? RouteJob.defaultRetryPolicy.maxAttempts) })
+        bindings.append(updates.map { $0.routeOptions.orderingKey ?? "" })
+        bindings.append(notify)
+        return bindings
     }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int {
+        Int(try row.decode(Int32.self))
+    }
+
 }

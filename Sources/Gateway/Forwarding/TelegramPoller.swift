@@ -49,8 +49,8 @@ public struct TelegramPoller: Sendable {
             var updates: [InboundUpdate] = []
             var highest = offset - 1
             for item in raw {
-                if let peek = try? JSONDecoder.telegram.decode(InboundUpdate.TelegramPeek.self, from: item.data) {
-                    highest = max(highest, peek.updateId)
+                if let peek = try? TelegramUpdatePeek(item.data) {
+                    highest = max(highest, peek.updateID)
                 }
                 if let update = try? InboundUpdate.telegram(item.data, accountID: accountID, plan: plan) {
                     updates.append(update)

@@ -1,9 +1,26 @@
 import Prometheus
+import Synchronization
 
 /// Request counts and latency histograms by route template and status, in the app's own
 /// Prometheus registry (one per app, so tests can run several apps in one process).
 public struct HTTPMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
+    /// The counter and histogram of each label set, looked up once: the registry's lookup by
+    /// name and labels costs more than the increment.
+    private let handles = HandleCache()
+
+    final class HandleCache: Sendable {
+        struct Key: Hashable {
+            let route: String
+            let method: String
+            let status: Int
+        }
+        let map = Mutex<[Key: (Counter, DurationHistogram)]>([:])
+    }
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
 
     static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -23,9 +40,17 @@ public struct HTTPMetrics: Sendable {
     }
 
     func record(route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.buckets)
-            .record(duration)
+        let key = HandleCache.Key(route: route, method: method, status: status)
+        let (counter, histogram): (Counter, DurationHistogram)
+        if let found = handles.map.withLock({ $0[key] }) {
+            (counter, histogram) = found
+        } else {
+            let labels = [("route", route), ("method", method), ("status", String(status))]
+            counter = registry.makeCounter(descriptor: Self.requests, labels: labels)
+            histogram = registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.buckets)
+            handles.map.withLock { $0[key] = (counter, histogram) }
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 }

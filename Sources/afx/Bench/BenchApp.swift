@@ -14,16 +14,16 @@ struct BenchApp {
     let port: Int
     let caPath: String
 
-    static func certificates() throws -> (ca: String, cert: String, key: String) {
+    static func certificates() async throws -> (ca: String, cert: String, key: String) {
         let directory = ".data/bench-certs"
         if !FileManager.default.fileExists(atPath: "\(directory)/server.crt") {
-            _ = try BenchDatabase.shell(["scripts/gen-certs", directory])
+            _ = try await BenchDatabase.shell(["scripts/gen-certs", directory])
         }
         return ("\(directory)/ca.crt", "\(directory)/server.crt", "\(directory)/server.key")
     }
 
-    static func config(database: DatabaseURL, configure: (inout AppConfig) -> Void) throws -> AppConfig {
-        let certificates = try certificates()
+    static func config(database: DatabaseURL, configure: (inout AppConfig) -> Void) async throws -> AppConfig {
+        let certificates = try await certificates()
         var config = AppConfig()
         config.environment = .development
         config.logLevel = .warning
@@ -41,7 +41,8 @@ struct BenchApp {
 
     /// Runs the app around `body`, then shuts it down.
     static func run<T: Sendable>(_ config: AppConfig, _ body: (BenchApp) async throws -> T) async throws -> T {
-        var logger = Logger(label: "afx.bench.app")
+        // The handler afx serve uses, so the figures include its cost.
+        var logger = Logging.bootstrap(level: .warning)
         logger.logLevel = .warning
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try buildApplication(config, logger: logger) { continuation.yield($0) }
@@ -50,7 +51,7 @@ struct BenchApp {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw BenchError("the gateway did not start") }
-            let result = try await body(BenchApp(app: app, port: port, caPath: try certificates().ca))
+            let result = try await body(BenchApp(app: app, port: port, caPath: try await certificates().ca))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result

@@ -38,7 +38,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         let database = try await BenchDatabase.make(logger: logger)
         var result: [String: Any] = [:]
         do {
-            let config = try BenchApp.config(database: database.url) { config in
+            let config = try await BenchApp.config(database: database.url) { config in
                 config.platforms.discordAPIURL = discordBase + "/api/v10"
                 // Unused (nothing is sent to Telegram), but never the real API from a benchmark.
                 config.platforms.telegramAPIURL = "http://127.0.0.1:9"

@@ -22,11 +22,11 @@ struct BenchIngestCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "afx.bench")
         logger.logLevel = .warning
-        let wrk = try ensureWrk()
+        let wrk = try await ensureWrk()
         let database = try await BenchDatabase.make(logger: logger)
         var result: [String: Any] = [:]
         do {
-            let config = try BenchApp.config(database: database.url) { $0.jobs.enabled = false }
+            let config = try await BenchApp.config(database: database.url) { $0.jobs.enabled = false }
             let secret = "bench-secret-0123456789"
             let seeded = try await BenchDatabase.withClient(database.url) { client in
                 try await BenchApp.seedTelegramBot(
@@ -38,7 +38,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
                 let url = "https://127.0.0.1:\(app.port)/telegram/\(seeded.accountID)/webhook"
                 let progress = Progress(label: "ingest")
                 progress.update("wrk -t\(threads) -c\(connections) -d\(seconds)s \(url)")
-                let output = try BenchDatabase.shell([
+                let output = try await BenchDatabase.shell([
                     "-c", "\(wrk) -t\(threads) -c\(connections) -d\(seconds)s --latency -s \(script) \(url)",
                 ])
                 let parsed = WrkOutput(output)
@@ -77,12 +77,12 @@ struct BenchIngestCommand: AsyncParsableCommand {
         }
     }
 
-    func ensureWrk() throws -> String {
+    func ensureWrk() async throws -> String {
         for path in ["/usr/bin/wrk", "/usr/local/bin/wrk"] where FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
         FileHandle.standardError.write(Data("installing wrk with apt-get\n".utf8))
-        _ = try BenchDatabase.shell([
+        _ = try await BenchDatabase.shell([
             "-c",
             "apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null",
         ])

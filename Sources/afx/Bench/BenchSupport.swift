@@ -19,10 +19,11 @@ struct BenchDatabase {
         } else {
             let directory = URL(fileURLWithPath: ".data/bench-pg-\(ProcessInfo.processInfo.processIdentifier)")
             try FileManager.default.createDirectory(atPath: ".data", withIntermediateDirectories: true)
-            let port = try shell(["scripts/lib/pg.sh", "free-port"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = try await shell(["scripts/lib/pg.sh", "free-port"]).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             FileHandle.standardError.write(Data("starting a local PostgreSQL for the benchmark on port \(port)\n".utf8))
-            _ = try shell(["scripts/lib/pg.sh", "init", directory.path])
-            _ = try shell(["scripts/lib/pg.sh", "start", directory.path, port])
+            _ = try await shell(["scripts/lib/pg.sh", "init", directory.path])
+            _ = try await shell(["scripts/lib/pg.sh", "start", directory.path, port])
             ownCluster = directory
             server = DatabaseURL(
                 host: "127.0.0.1", port: Int(port)!, username: "afx", database: "postgres", tlsMode: .disable)
@@ -45,7 +46,7 @@ struct BenchDatabase {
             try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(url.database) WITH (FORCE)"))
         }
         if let ownCluster {
-            _ = try? Self.shell(["scripts/lib/pg.sh", "stop", ownCluster.path])
+            _ = try? await Self.shell(["scripts/lib/pg.sh", "stop", ownCluster.path])
             try? FileManager.default.removeItem(at: ownCluster)
         }
     }
@@ -58,7 +59,17 @@ struct BenchDatabase {
         return try await withRunningClient(client) { try await body(client) }
     }
 
-    static func shell(_ arguments: [String]) throws -> String {
+    /// Runs bash with `arguments` and returns its standard output. The wait happens on a thread
+    /// of its own: the async threads are the event loops (see main.swift) and must not block.
+    static func shell(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try shellBlocking(arguments) })
+            }
+        }
+    }
+
+    private static func shellBlocking(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = arguments
