@@ -99,8 +99,6 @@ let package = Package(
             dependencies: [
                 "Gateway", "Store", "JobQueue", "Forwarding", "TelegramBotAPI", "DiscordAPI", "PlatformSimulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -135,7 +135,9 @@ extension JobQueue {
 
 struct ClaimJobs: PostgresPreparedStatement {
     // One CTE per lane keeps each scan on the claim index in (run_at, id) order; LIMIT 0 lanes cost
-    // nothing. The NOT EXISTS makes only the head of each ordering key claimable. `done` deletes
+    // nothing. The NOT EXISTS makes only the head of each ordering key claimable; a predecessor
+    // completing in this very statement does not count (the CTEs share one snapshot, so its
+    // DELETE is not visible to them), so a key's next job starts one claim sooner. `done` deletes
     // the completions riding along (a reclaim never picks one of them); the final SELECT returns
     // claimed jobs (true) and accepted completions (false).
     //
@@ -161,7 +163,8 @@ struct ClaimJobs: PostgresPreparedStatement {
             WHERE state = 'available' AND lane = 0 AND run_at <= now()
               AND (ordering_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running')))
+                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
+                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
             ORDER BY run_at, id
             LIMIT $1
             FOR UPDATE SKIP LOCKED
@@ -170,7 +173,8 @@ struct ClaimJobs: PostgresPreparedStatement {
             WHERE state = 'available' AND lane = 1 AND run_at <= now()
               AND (ordering_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running')))
+                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
+                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
             ORDER BY run_at, id
             LIMIT $2
             FOR UPDATE SKIP LOCKED
@@ -179,7 +183,8 @@ struct ClaimJobs: PostgresPreparedStatement {
             WHERE state = 'available' AND lane = 2 AND run_at <= now()
               AND (ordering_key IS NULL OR NOT EXISTS (
                   SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running')))
+                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
+                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
             ORDER BY run_at, id
             LIMIT $3
             FOR UPDATE SKIP LOCKED

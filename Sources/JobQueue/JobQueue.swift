@@ -51,7 +51,7 @@ public final class JobQueue: Service, Sendable {
             do {
                 let results = try await Self.insertBatch(
                     jobs, client: client, throttle: throttle, timeout: configuration.statementTimeout, logger: logger)
-                localWork.notifyOne()
+                localWork.notifyOne(lanes: Lane.mask(jobs.map(\.options.lane)))
                 return results.map { .success($0) }
             } catch JobQueueError.uniqueKeyRace {
                 // Rare: each job alone, so only the racing one sees the error.
@@ -66,7 +66,7 @@ public final class JobQueue: Service, Sendable {
                         results.append(.failure(error))
                     }
                 }
-                localWork.notifyOne()
+                localWork.notifyOne(lanes: Lane.mask(jobs.map(\.options.lane)))
                 return results
             }
         }
@@ -89,7 +89,7 @@ public final class JobQueue: Service, Sendable {
         guard !jobs.isEmpty else { return [] }
         let results = try await Self.insertBatch(
             jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger)
-        jobsEnqueued()
+        jobsEnqueued(lanes: Set(jobs.map(\.options.lane)))
         return results
     }
 
@@ -121,9 +121,10 @@ public final class JobQueue: Service, Sendable {
     public var groupCommitFlushes: Int { committer.batchCount }
 
     /// Wakes one of this process's claim loops (other processes hear the NOTIFY sent with the
-    /// insert).
-    public func jobsEnqueued() {
-        localWork.notifyOne()
+    /// insert). `lanes`: the lanes that received jobs (nil: any), so a loop does not keep
+    /// offering slots to lanes that have nothing due.
+    public func jobsEnqueued(lanes: Set<Lane>? = nil) {
+        localWork.notifyOne(lanes: lanes.map { Lane.mask(Array($0)) } ?? [true, true, true])
     }
 
     static func insert(
@@ -271,5 +272,14 @@ extension JobInsertStatement {
         // The NOTIFY variant returns a third column; only the first two matter.
         let columns = row.makeRandomAccess()
         return (try columns[0].decode(Int64.self), try columns[1].decode(String.self))
+    }
+}
+
+extension Lane {
+    /// [high, medium, low] flags for the lanes present.
+    static func mask(_ lanes: [Lane]) -> [Bool] {
+        var mask = [false, false, false]
+        for lane in lanes { mask[Int(lane.rawValue)] = true }
+        return mask
     }
 }

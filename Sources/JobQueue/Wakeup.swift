@@ -71,9 +71,11 @@ final class Wakeup: Sendable {
 /// Listeners for "jobs were enqueued here", each woken in turn: one idle claim loop answering
 /// a new job is enough, and waking them all would make every loop race for the same row.
 final class WorkListeners: Sendable {
-    private let state = Mutex<(listeners: [Int: @Sendable () -> Void], next: Int, counter: Int)>(([:], 0, 0))
+    /// A listener gets the lanes that received jobs (by `Lane.rawValue`).
+    typealias Listener = @Sendable ([Bool]) -> Void
+    private let state = Mutex<(listeners: [Int: Listener], next: Int, counter: Int)>(([:], 0, 0))
 
-    func add(_ listener: @escaping @Sendable () -> Void) -> Int {
+    func add(_ listener: @escaping Listener) -> Int {
         state.withLock { state in
             state.counter += 1
             state.listeners[state.counter] = listener
@@ -85,13 +87,13 @@ final class WorkListeners: Sendable {
         state.withLock { _ = $0.listeners.removeValue(forKey: token) }
     }
 
-    func notifyOne() {
-        let listener = state.withLock { state -> (@Sendable () -> Void)? in
+    func notifyOne(lanes: [Bool] = [true, true, true]) {
+        let listener = state.withLock { state -> Listener? in
             guard !state.listeners.isEmpty else { return nil }
             let keys = state.listeners.keys.sorted()
             state.next = (state.next + 1) % keys.count
             return state.listeners[keys[state.next]]
         }
-        listener?()
+        listener?(lanes)
     }
 }

@@ -70,7 +70,7 @@ public final class WorkerPool: Service, Sendable {
 
     public func run() async throws {
         let fetchers = self.fetchers
-        let workToken = queue.localWork.add { self.wakeOneFetcher() }
+        let workToken = queue.localWork.add { lanes in self.wakeOneFetcher(lanes: lanes) }
         let cancelToken = queue.onLocalCancel { id in
             for fetcher in fetchers { fetcher.leaseLost(id) }
         }
@@ -97,7 +97,7 @@ public final class WorkerPool: Service, Sendable {
     }
 
     /// New work: one claim loop with free slots is enough (they take turns), else any.
-    func wakeOneFetcher() {
+    func wakeOneFetcher(lanes: [Bool] = [true, true, true]) {
         let start = nextFetcher.withLock { next -> Int in
             defer { next = (next + 1) % fetchers.count }
             return next
@@ -105,7 +105,7 @@ public final class WorkerPool: Service, Sendable {
         for offset in 0..<fetchers.count {
             let fetcher = fetchers[(start + offset) % fetchers.count]
             if fetcher.hasFreeSlots || offset == fetchers.count - 1 {
-                fetcher.newWork()
+                fetcher.newWork(lanes: lanes)
                 return
             }
         }
@@ -206,9 +206,12 @@ final class Fetcher: Sendable {
         wakeup.signal()
     }
 
-    /// New jobs may be due (a local enqueue or a NOTIFY): every lane is worth asking again.
-    func newWork() {
-        state.withLock { $0.hasWork = [true, true, true] }
+    /// New jobs may be due in `lanes` (a local enqueue knows which; a NOTIFY does not): those
+    /// lanes are worth asking again.
+    func newWork(lanes: [Bool] = [true, true, true]) {
+        state.withLock { state in
+            for lane in 0..<3 where lanes[lane] { state.hasWork[lane] = true }
+        }
         wakeup.signal()
     }
 
@@ -280,7 +283,10 @@ final class Fetcher: Sendable {
             }
         }
         for job in claim.jobs { start(job) }
-        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
+        // Ask again at once while a lane filled its quota and slots are left: the slots a lane
+        // without due work (flagged again by every enqueue) was offered go to the lanes that have.
+        let someLaneFull = zip(perLane, quotas).contains { claimed, quota in quota > 0 && claimed >= quota }
+        return someLaneFull && claim.jobs.count < free
     }
 
     private func waitForWork() async {

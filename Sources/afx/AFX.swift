@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import Logging
 
+@main
 struct AFX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "afx",

@@ -225,3 +225,35 @@ import Testing
         }
     }
 }
+
+extension ClaimTests {
+    /// A key's next job is claimable in the very statement that completes its predecessor (the
+    /// completion rides along), so an ordered stream needs one claim per job, not two. A
+    /// predecessor whose lease is not held (a wrong token) still blocks it.
+    @Test func successorIsClaimedWithItsPredecessorsCompletion() async throws {
+        try await withClient { client in
+            // Completions ride on the claim only when completed jobs are not kept.
+            let queue = makeQueue(client, keepCompleted: false)
+            try await queue.enqueue(
+                batch: try (0..<2).map {
+                    try NewJob(RecordingJob.self, Step(sequence: $0), options: .init(orderingKey: "chat-1"))
+                })
+            let first = try await queue.claim(limits: [10, 10, 10], reclaim: 0, lease: .seconds(30))
+            #expect(first.count == 1)
+            let head = try #require(first.first)
+
+            let forged = JobOutcome(id: head.id, leaseToken: head.leaseToken &+ 1, kind: .completed)
+            let blocked = try await queue.claim(
+                limits: [10, 10, 10], reclaim: 0, lease: .seconds(30), writingBack: [forged])
+            #expect(blocked.jobs.isEmpty)
+            #expect(blocked.writtenBack.isEmpty)
+
+            let done = JobOutcome(id: head.id, leaseToken: head.leaseToken, kind: .completed)
+            let next = try await queue.claim(
+                limits: [10, 10, 10], reclaim: 0, lease: .seconds(30), writingBack: [done])
+            #expect(next.writtenBack == [head.id])
+            #expect(next.jobs.count == 1)
+            #expect(next.jobs.first.map { $0.id > head.id } == true)
+        }
+    }
+}

@@ -87,7 +87,7 @@ final class InboundIngest: Service, Sendable {
             }
             return positions
         }
-        queue.jobsEnqueued()
+        queue.jobsEnqueued(lanes: Set(updates.map(\.routeOptions.lane)))
         return updates.indices.map { inserted.contains($0) }
     }
 }

@@ -43,6 +43,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 // Unused (nothing is sent to Telegram), but never the real API from a benchmark.
                 config.platforms.telegramAPIURL = "http://127.0.0.1:9"
                 config.jobs.concurrency = concurrency
+                config.database.poolSize = max(config.database.poolSize, concurrency + 24)
             }
             let secret = "bench-e2e-secret-0123456789"
             let cipher = CredentialCipher(key: config.secrets.encryptionKey!.value)
@@ -96,79 +97,53 @@ struct BenchE2ECommand: AsyncParsableCommand {
 
     /// Sends the load, waits for the deliveries, and measures them.
     func drive(app: BenchApp, accountID: Int64, secret: String, discord: DiscordSimulator) async throws -> Figures {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(app.caPath)
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: chats)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let url = "https://127.0.0.1:\(app.port)/telegram/\(accountID)/webhook"
-        let perChat = max(1, rate * seconds / chats)
-        let interval = Duration.seconds(Double(chats) / Double(rate))
-        let counters = Counters(total: chats * perChat)
+        let timesPath = ".data/bench-e2e-send-\(ProcessInfo.processInfo.processIdentifier).txt"
         let progress = Progress(label: "e2e")
-        let start = ContinuousClock.now
         let chats = chats
-
+        func delivered() -> Int {
+            (0..<chats).reduce(0) { $0 + discord.messages(inChannel: Self.channelID($1)).count }
+        }
         let reporter = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                let delivered = (0..<chats).reduce(0) { $0 + discord.messages(inChannel: Self.channelID($1)).count }
-                progress.update(
-                    "sent \(counters.acknowledged.load(ordering: .relaxed)), delivered \(delivered), errors \(counters.errors.load(ordering: .relaxed))"
-                )
+                progress.update("delivered \(delivered())")
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for chat in 0..<chats {
-                group.addTask {
-                    // Chats start spread over one interval so the load is steady, not in bursts.
-                    let offset = interval * (Double(chat) / Double(chats))
-                    for n in 0..<perChat {
-                        let due = start + offset + interval * n
-                        try? await Task.sleep(until: due, clock: .continuous)
-                        let sequence = chat * perChat + n
-                        let body = Self.update(sequence: sequence, chat: chat)
-                        var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
-                        request.body = .bytes(ByteBuffer(string: body))
-                        counters.sent.withLock { $0[sequence] = Date().timeIntervalSince1970 }
-                        do {
-                            let response = try await client.execute(request, timeout: .seconds(30))
-                            _ = try await response.body.collect(upTo: 1 << 16)
-                            if response.status == .ok {
-                                counters.acknowledged.add(1, ordering: .relaxed)
-                            } else {
-                                counters.errors.add(1, ordering: .relaxed)
-                            }
-                        } catch {
-                            counters.errors.add(1, ordering: .relaxed)
-                        }
-                    }
-                }
-            }
-        }
+        // The sender is a process of its own, like wrk for `bench ingest`: its TLS client must not
+        // share the gateway's event loops.
+        let start = ContinuousClock.now
+        let output = try await BenchDatabase.run(
+            executable: "/proc/self/exe",
+            [
+                "bench", "e2e-send", "--url", url, "--secret", secret, "--ca", app.caPath, "--rate", "\(rate)",
+                "--seconds", "\(seconds)", "--chats", "\(chats)", "--out", timesPath,
+            ])
         let sendSeconds = (ContinuousClock.now - start).secondsDouble
+        let report = output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard report.count == 2 else { throw BenchError("the sender reported \(output)") }
+        let (acknowledged, sendErrors) = (report[0], report[1])
         // Wait for the deliveries: until everything acknowledged arrived, or 30 s without progress.
-        var delivered = 0
+        var deliveredCount = 0
         var lastChange = ContinuousClock.now
         while true {
-            let now = (0..<chats).reduce(0) { $0 + discord.messages(inChannel: Self.channelID($1)).count }
-            if now != delivered { lastChange = .now }
-            delivered = now
-            if delivered >= counters.acknowledged.load(ordering: .relaxed)
-                || ContinuousClock.now - lastChange > .seconds(30)
-            {
-                break
-            }
+            let now = delivered()
+            if now != deliveredCount { lastChange = .now }
+            deliveredCount = now
+            if deliveredCount >= acknowledged || ContinuousClock.now - lastChange > .seconds(30) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         reporter.cancel()
-        try await client.shutdown()
-
-        let sendTimes = counters.sent.withLock { $0 }
+        var sendTimes = [Double](repeating: 0, count: chats * max(1, rate * seconds / chats))
+        let timesText = try String(contentsOfFile: timesPath, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: timesPath)
+        for line in timesText.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let sequence = Int(fields[0]), let at = Double(fields[1]),
+                sendTimes.indices.contains(sequence)
+            else { continue }
+            sendTimes[sequence] = at
+        }
         let measuredFrom = (sendTimes.filter { $0 > 0 }.min() ?? 0) + warmup
         let latencies = LatencyRecorder()
         var reordered = 0
@@ -188,26 +163,16 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 if sendTimes[sequence] >= measuredFrom { latencies.record((at - sendTimes[sequence]) * 1000) }
             }
         }
-        let acked = counters.acknowledged.load(ordering: .relaxed)
+        let acked = acknowledged
         let lost = max(0, acked - seen.count)
         let throughput = seen.count > 1 ? Double(seen.count) / max(lastDelivery - firstDelivery, 0.001) : 0
         progress.finish(
-            "\(acked) sent in \(String(format: "%.1f", sendSeconds)) s, \(seen.count) delivered, \(Int(throughput)) msgs/s, p50 \(round2(latencies.percentile(50))) ms, p99 \(round2(latencies.percentile(99))) ms, \(lost) lost, \(reordered) reordered, \(counters.errors.load(ordering: .relaxed)) errors"
+            "\(acked) sent in \(String(format: "%.1f", sendSeconds)) s, \(seen.count) delivered, \(Int(throughput)) msgs/s, p50 \(round2(latencies.percentile(50))) ms, p99 \(round2(latencies.percentile(99))) ms, \(lost) lost, \(reordered) reordered, \(sendErrors) errors"
         )
         return Figures(
             throughput: throughput, p50: latencies.percentile(50), p99: latencies.percentile(99), lost: lost,
-            reordered: reordered, sent: acked, delivered: seen.count, errors: counters.errors.load(ordering: .relaxed),
+            reordered: reordered, sent: acked, delivered: seen.count, errors: sendErrors,
             rate: rate, chats: chats)
-    }
-
-    /// What the sending tasks share: send times by sequence number (chat * perChat + n), as
-    /// wall-clock seconds, and the answer counts.
-    final class Counters: Sendable {
-        let sent: Mutex<[Double]>
-        let acknowledged = Atomic<Int>(0)
-        let errors = Atomic<Int>(0)
-
-        init(total: Int) { sent = Mutex([Double](repeating: 0, count: total)) }
     }
 
     struct Figures: Sendable {
@@ -241,5 +206,78 @@ struct BenchE2ECommand: AsyncParsableCommand {
         // "**seq** 123 Hello…"
         guard let range = content.range(of: "seq** ") else { return nil }
         return Int(content[range.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// `afx bench e2e-send` (hidden): the sender of `bench e2e`, in its own process. Each chat posts
+/// its share of the rate in order, one request at a time as Telegram does; writes "sequence
+/// unix-time" per request to --out and prints "acknowledged errors" at the end.
+struct BenchE2ESendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "e2e-send", abstract: "The sender of bench e2e (run by it).", shouldDisplay: false)
+
+    @Option var url: String
+    @Option var secret: String
+    @Option var ca: String
+    @Option var rate: Int
+    @Option var seconds: Int
+    @Option var chats: Int
+    @Option var out: String
+
+    final class Counters: Sendable {
+        let sent: Mutex<[Double]>
+        let acknowledged = Atomic<Int>(0)
+        let errors = Atomic<Int>(0)
+
+        init(total: Int) { sent = Mutex([Double](repeating: 0, count: total)) }
+    }
+
+    func run() async throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(ca)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: chats)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let perChat = max(1, rate * seconds / chats)
+        let interval = Duration.seconds(Double(chats) / Double(rate))
+        let counters = Counters(total: chats * perChat)
+        let start = ContinuousClock.now
+        let (chats, url, secret) = (chats, url, secret)
+        await withTaskGroup(of: Void.self) { group in
+            for chat in 0..<chats {
+                group.addTask {
+                    // Chats start spread over one interval so the load is steady, not in bursts.
+                    let offset = interval * (Double(chat) / Double(chats))
+                    for n in 0..<perChat {
+                        try? await Task.sleep(until: start + offset + interval * n, clock: .continuous)
+                        let sequence = chat * perChat + n
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
+                        request.body = .bytes(
+                            ByteBuffer(string: BenchE2ECommand.update(sequence: sequence, chat: chat)))
+                        counters.sent.withLock { $0[sequence] = Date().timeIntervalSince1970 }
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(30))
+                            _ = try await response.body.collect(upTo: 1 << 16)
+                            if response.status == .ok {
+                                counters.acknowledged.add(1, ordering: .relaxed)
+                            } else {
+                                counters.errors.add(1, ordering: .relaxed)
+                            }
+                        } catch {
+                            counters.errors.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+        }
+        try await client.shutdown()
+        let lines = counters.sent.withLock { $0 }.enumerated().filter { $0.element > 0 }
+            .map { "\($0.offset) \(String(format: "%.6f", $0.element))" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        print("\(counters.acknowledged.load(ordering: .relaxed)) \(counters.errors.load(ordering: .relaxed))")
     }
 }

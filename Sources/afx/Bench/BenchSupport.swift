@@ -62,16 +62,21 @@ struct BenchDatabase {
     /// Runs bash with `arguments` and returns its standard output. The wait happens on a thread
     /// of its own: the async threads are the event loops (see main.swift) and must not block.
     static func shell(_ arguments: [String]) async throws -> String {
+        try await run(executable: "/bin/bash", arguments)
+    }
+
+    /// Runs a program and returns its standard output, waiting on a thread of its own.
+    static func run(executable: String, _ arguments: [String]) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try shellBlocking(arguments) })
+                continuation.resume(with: Result { try runBlocking(executable: executable, arguments) })
             }
         }
     }
 
-    private static func shellBlocking(_ arguments: [String]) throws -> String {
+    private static func runBlocking(executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("afx-bench-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
