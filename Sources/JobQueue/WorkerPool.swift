@@ -283,10 +283,7 @@ final class Fetcher: Sendable {
             }
         }
         for job in claim.jobs { start(job) }
-        // Ask again at once while a lane filled its quota and slots are left: the slots a lane
-        // without due work (flagged again by every enqueue) was offered go to the lanes that have.
-        let someLaneFull = zip(perLane, quotas).contains { claimed, quota in quota > 0 && claimed >= quota }
-        return someLaneFull && claim.jobs.count < free
+        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
     }
 
     private func waitForWork() async {

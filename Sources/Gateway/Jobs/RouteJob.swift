@@ -94,20 +94,8 @@ struct InboundEvent: Sendable {
     let plan: String
 
     static func load(id: Int64, client: PostgresClient) async throws -> InboundEvent? {
-        try await client.query(
-            """
-            SELECT e.id, e.source, e.account_id, e.payload::text, extract(epoch FROM e.received_at)::float8, e.group_key,
-                coalesce(u.plan::text, 'free')
-            FROM inbound_events e
-            LEFT JOIN telegram_accounts t ON e.source = 'telegram' AND t.id = e.account_id
-            LEFT JOIN users u ON u.id = t.user_id
-            WHERE e.id = \(id)
-            """
-        ).collect().first.map { row in
-            let r = try row.decode((Int64, String, Int64, String, Double, String?, String).self)
-            return InboundEvent(
-                id: r.0, source: r.1, accountID: r.2, payload: r.3, receivedAt: r.4, groupKey: r.5, plan: r.6)
-        }
+        for try await event in try await client.execute(LoadInboundEvent(id: id)) { return event }
+        return nil
     }
 
     /// The album items stored so far for a group, oldest message first.
@@ -121,5 +109,34 @@ struct InboundEvent: Sendable {
             ORDER BY id
             """
         ).collect().map { try $0.decode(String.self) }
+    }
+}
+
+/// Loads one stored update for its route job: a prepared statement, planned once per connection,
+/// as it runs for every inbound message.
+struct LoadInboundEvent: PostgresPreparedStatement {
+    typealias Row = InboundEvent
+
+    static let sql = """
+        SELECT e.id, e.source, e.account_id, e.payload::text, extract(epoch FROM e.received_at)::float8, e.group_key,
+            coalesce(u.plan::text, 'free')
+        FROM inbound_events e
+        LEFT JOIN telegram_accounts t ON e.source = 'telegram' AND t.id = e.account_id
+        LEFT JOIN users u ON u.id = t.user_id
+        WHERE e.id = $1
+        """
+
+    let id: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(id)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> InboundEvent {
+        let r = try row.decode((Int64, String, Int64, String, Double, String?, String).self)
+        return InboundEvent(
+            id: r.0, source: r.1, accountID: r.2, payload: r.3, receivedAt: r.4, groupKey: r.5, plan: r.6)
     }
 }

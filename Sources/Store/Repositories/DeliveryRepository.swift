@@ -89,20 +89,10 @@ public struct DeliveryRepository: Sendable {
         userID: Int64, pairID: Int64, sourceChatID: Int64, sourceMessageID: Int64, event: String,
         copies: [DeliveredCopy], latencyMS: Int
     ) async throws {
-        try await client.query(
-            """
-            WITH l AS (
-                INSERT INTO message_links (pair_id, source_chat_id, source_message_id, part, dest_chat_id, dest_message_id)
-                SELECT \(pairID), \(sourceChatID), s, p, c, m
-                FROM unnest(\(copies.map(\.sourceMessageID)), \(copies.map { Int16($0.part) }),
-                    \(copies.map(\.destChatID)), \(copies.map(\.destMessageID))) AS t(s, p, c, m)
-                ON CONFLICT (pair_id, source_message_id, part) DO UPDATE
-                    SET dest_chat_id = excluded.dest_chat_id, dest_message_id = excluded.dest_message_id
-            )
-            INSERT INTO message_logs (user_id, pair_id, source_message_id, dest_message_id, dest_chat_id, event, outcome, latency_ms)
-            VALUES (\(userID), \(pairID), \(sourceMessageID), \(copies.first?.destMessageID), \(copies.first?.destChatID),
-                \(event), 'delivered', \(Int32(clamping: latencyMS)))
-            """)
+        let statement = RecordDelivery(
+            userID: userID, pairID: pairID, sourceChatID: sourceChatID, sourceMessageID: sourceMessageID, event: event,
+            copies: copies, latencyMS: latencyMS)
+        for try await _ in try await client.execute(statement) {}
     }
 
     /// Source messages of a pair that already have a copy (album items sent earlier).
@@ -158,5 +148,53 @@ public struct DeliveryRepository: Sendable {
             let r = try row.decode((Int64, Int64?, String, String, String, Date).self)
             return ErrorLogRecord(id: r.0, pairID: r.1, source: r.2, code: r.3, message: r.4, createdAt: r.5)
         }
+    }
+}
+
+/// The links of a delivered message and its log line, in one statement; prepared (planned once
+/// per connection) because it runs for every delivery.
+struct RecordDelivery: PostgresPreparedStatement {
+    typealias Row = Int64
+
+    static let sql = """
+        WITH l AS (
+            INSERT INTO message_links (pair_id, source_chat_id, source_message_id, part, dest_chat_id, dest_message_id)
+            SELECT $2, $3, s, p, c, m
+            FROM unnest($4::int8[], $5::int2[], $6::int8[], $7::int8[]) AS t(s, p, c, m)
+            ON CONFLICT (pair_id, source_message_id, part) DO UPDATE
+                SET dest_chat_id = excluded.dest_chat_id, dest_message_id = excluded.dest_message_id
+        )
+        INSERT INTO message_logs (user_id, pair_id, source_message_id, dest_message_id, dest_chat_id, event, outcome, latency_ms)
+        VALUES ($1, $2, $8, $9, $10, $11, 'delivered', $12)
+        RETURNING id
+        """
+
+    let userID: Int64
+    let pairID: Int64
+    let sourceChatID: Int64
+    let sourceMessageID: Int64
+    let event: String
+    let copies: [DeliveredCopy]
+    let latencyMS: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(userID)
+        bindings.append(pairID)
+        bindings.append(sourceChatID)
+        bindings.append(copies.map(\.sourceMessageID))
+        bindings.append(copies.map { Int16($0.part) })
+        bindings.append(copies.map(\.destChatID))
+        bindings.append(copies.map(\.destMessageID))
+        bindings.append(sourceMessageID)
+        bindings.append(copies.first?.destMessageID)
+        bindings.append(copies.first?.destChatID)
+        bindings.append(event)
+        bindings.append(Int32(clamping: latencyMS))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 {
+        try row.decode(Int64.self)
     }
 }
