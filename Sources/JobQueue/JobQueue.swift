@@ -84,22 +84,28 @@ public final class JobQueue: Service, Sendable {
     }
 
     /// Enqueues jobs in one INSERT; results are in the order of `jobs`.
+    ///
+    /// - Parameter relaxed: commit without waiting for the WAL flush. Only for jobs a running job
+    ///   derives again if they are lost: its completion is written later, so a crash that loses
+    ///   this insert loses that completion too, and the job runs again (use unique keys).
     @discardableResult
-    public func enqueue(batch jobs: [NewJob]) async throws -> [EnqueueResult] {
+    public func enqueue(batch jobs: [NewJob], relaxed: Bool = false) async throws -> [EnqueueResult] {
         guard !jobs.isEmpty else { return [] }
         let results = try await Self.insertBatch(
-            jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger)
+            jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger,
+            relaxed: relaxed)
         jobsEnqueued(lanes: Set(jobs.map(\.options.lane)))
         return results
     }
 
     static func insertBatch(
-        _ jobs: [NewJob], client: PostgresClient, throttle: NotifyThrottle, timeout: Duration, logger: Logger
+        _ jobs: [NewJob], client: PostgresClient, throttle: NotifyThrottle, timeout: Duration, logger: Logger,
+        relaxed: Bool = false
     ) async throws -> [EnqueueResult] {
         let notify = throttle.shouldNotify()
         return try await withDeadline(timeout) {
             try await client.withConnection { connection in
-                try await Self.insert(jobs, on: connection, notify: notify, logger: logger)
+                try await Self.insert(jobs, on: connection, notify: notify, relaxed: relaxed, logger: logger)
             }
         }
     }
@@ -128,14 +134,17 @@ public final class JobQueue: Service, Sendable {
     }
 
     static func insert(
-        _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, logger: Logger
+        _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, relaxed: Bool = false, logger: Logger
     ) async throws -> [EnqueueResult] {
         var insertedByKey: [String: Int64] = [:]
         var insertedWithoutKey: [Int64] = []
         let rows: AsyncThrowingMapSequence<PostgresRowSequence, InsertJobs.Row> =
-            notify
-            ? try await connection.execute(InsertJobsAndNotify(jobs: jobs), logger: logger)
-            : try await connection.execute(InsertJobs(jobs: jobs), logger: logger)
+            switch (notify, relaxed) {
+            case (true, false): try await connection.execute(InsertJobsAndNotify(jobs: jobs), logger: logger)
+            case (false, false): try await connection.execute(InsertJobs(jobs: jobs), logger: logger)
+            case (true, true): try await connection.execute(InsertJobsRelaxedAndNotify(jobs: jobs), logger: logger)
+            case (false, true): try await connection.execute(InsertJobsRelaxed(jobs: jobs), logger: logger)
+            }
         for try await (id, uniqueKey) in rows {
             if uniqueKey.isEmpty {
                 insertedWithoutKey.append(id)
@@ -240,6 +249,24 @@ struct InsertJobsAndNotify: JobInsertStatement {
         + "RETURNING id, coalesce(unique_key, ''), (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)"
     let jobs: [NewJob]
 }
+
+/// The same two, committing without waiting for the WAL flush (`enqueue(batch:relaxed:)`): the
+/// predicate runs once, before the first row, and scopes the setting to this transaction.
+struct InsertJobsRelaxed: JobInsertStatement {
+    static let sql = relaxedInsertSQL + "RETURNING id, coalesce(unique_key, '')"
+    let jobs: [NewJob]
+}
+
+struct InsertJobsRelaxedAndNotify: JobInsertStatement {
+    static let sql =
+        relaxedInsertSQL
+        + "RETURNING id, coalesce(unique_key, ''), (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)"
+    let jobs: [NewJob]
+}
+
+private let relaxedInsertSQL = insertSQL.replacingOccurrences(
+    of: "\nORDER BY n\n",
+    with: "\nWHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL\nORDER BY n\n")
 
 protocol JobInsertStatement: PostgresPreparedStatement where Row == (Int64, String) {
     var jobs: [NewJob] { get }

@@ -17,6 +17,8 @@ struct InboundUpdate: Sendable {
     let groupKey: String?
     /// The route job's options; its payload names the event, known once the event is stored.
     let routeOptions: JobOptions
+    /// The owner's plan when the update arrived (the route job's lanes follow it).
+    let plan: String
 }
 
 extension InboundUpdate {
@@ -31,7 +33,7 @@ extension InboundUpdate {
             source: "telegram", accountID: accountID, externalID: String(peek.updateID),
             payload: String(decoding: data, as: UTF8.self),
             // One chat's updates are routed in order, so its deliveries are enqueued in order.
-            groupKey: peek.mediaGroupID.map { "\(chatID):\($0)" }, routeOptions: options)
+            groupKey: peek.mediaGroupID.map { "\(chatID):\($0)" }, routeOptions: options, plan: plan)
     }
 }
 
@@ -99,21 +101,26 @@ struct StoreUpdates: PostgresPreparedStatement {
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::int4[],
-                $8::text[]) WITH ORDINALITY AS t(source, account_id, external_id, payload, group_key, lane, max_attempts,
-                ordering_key, n)
+                $8::text[], $10::text[]) WITH ORDINALITY AS t(source, account_id, external_id, payload, group_key, lane,
+                max_attempts, ordering_key, plan, n)
         ), events AS (
             INSERT INTO inbound_events (source, account_id, external_id, payload, group_key)
             SELECT source, account_id, external_id, payload::jsonb, NULLIF(group_key, '') FROM input ORDER BY n
             ON CONFLICT (source, account_id, external_id) DO NOTHING
-            RETURNING id, source, account_id, external_id
+            RETURNING id, source, account_id, external_id, extract(epoch FROM received_at)::float8 AS received_at
         ), fresh AS (
-            SELECT DISTINCT ON (e.id) e.id, i.n, i.lane, i.max_attempts, i.ordering_key
+            SELECT DISTINCT ON (e.id) e.id, e.received_at, i.*
             FROM events e JOIN input i USING (source, account_id, external_id)
             ORDER BY e.id, i.n
         ), routed AS (
-            -- Runs to completion though nothing reads it, like every data-modifying WITH.
+            -- Runs to completion though nothing reads it, like every data-modifying WITH. The payload
+            -- carries the event (RouteJob.Payload), so routing does not read it back.
             INSERT INTO jobs (kind, lane, payload, max_attempts, ordering_key)
-            SELECT 'forward.route', lane, jsonb_build_object('eventID', id), max_attempts, NULLIF(ordering_key, '')
+            SELECT 'forward.route', lane,
+                jsonb_build_object('eventID', id, 'event', jsonb_build_object(
+                    'source', source, 'accountID', account_id, 'update', payload, 'receivedAt', received_at,
+                    'groupKey', NULLIF(group_key, ''), 'plan', plan)),
+                max_attempts, NULLIF(ordering_key, '')
             FROM fresh ORDER BY n
         )
         SELECT (n - 1)::int4 FROM fresh
@@ -124,7 +131,7 @@ struct StoreUpdates: PostgresPreparedStatement {
     let notify: Bool
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 9)
+        var bindings = PostgresBindings(capacity: 10)
         bindings.append(updates.map(\.source))
         bindings.append(updates.map(\.accountID))
         bindings.append(updates.map(\.externalID))
@@ -135,6 +142,7 @@ struct StoreUpdates: PostgresPreparedStatement {
             updates.map { Int32(clamping: $0.routeOptions.maxAttempts ?? RouteJob.defaultRetryPolicy.maxAttempts) })
         bindings.append(updates.map { $0.routeOptions.orderingKey ?? "" })
         bindings.append(notify)
+        bindings.append(updates.map(\.plan))
         return bindings
     }
 

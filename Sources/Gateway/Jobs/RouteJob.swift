@@ -11,6 +11,18 @@ import TelegramBotAPI
 struct RouteJob: JobHandler {
     struct Payload: Codable, Sendable {
         var eventID: Int64
+        /// The stored event itself, written by the ingest statement so routing does not read it
+        /// back (nil in jobs enqueued before it did).
+        var event: Event?
+
+        struct Event: Codable, Sendable {
+            var source: String
+            var accountID: Int64
+            var update: String
+            var receivedAt: Double
+            var groupKey: String?
+            var plan: String
+        }
     }
 
     static let kind = "forward.route"
@@ -19,7 +31,14 @@ struct RouteJob: JobHandler {
     let runtime: ForwardingRuntime
 
     func handle(_ payload: Payload, context: JobContext) async throws {
-        guard let event = try await InboundEvent.load(id: payload.eventID, client: runtime.client) else {
+        let event: InboundEvent
+        if let inline = payload.event {
+            event = InboundEvent(
+                id: payload.eventID, source: inline.source, accountID: inline.accountID, payload: inline.update,
+                receivedAt: inline.receivedAt, groupKey: inline.groupKey, plan: inline.plan)
+        } else if let stored = try await InboundEvent.load(id: payload.eventID, client: runtime.client) {
+            event = stored
+        } else {
             context.logger.info("inbound event no longer exists; nothing to route")
             return
         }
@@ -73,7 +92,10 @@ struct RouteJob: JobHandler {
                         lane: PlanLane.lane(for: event.plan), delay: delay, uniqueKey: unique,
                         orderingKey: pair.orderingKey)))
         }
-        try await runtime.queue.enqueue(batch: jobs)
+        // Relaxed commit: this route job stays durable until its completion, which is written after
+        // these rows; a crash that loses them loses the completion too, and the route runs again
+        // (the unique keys keep that from doubling a delivery).
+        try await runtime.queue.enqueue(batch: jobs, relaxed: true)
         for pair in filtered {
             try await runtime.deliveries.logOutcome(
                 userID: pair.userID, pairID: pair.id, sourceMessageID: telegram.messageId,

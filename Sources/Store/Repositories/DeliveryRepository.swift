@@ -156,8 +156,12 @@ public struct DeliveryRepository: Sendable {
 struct RecordDelivery: PostgresPreparedStatement {
     typealias Row = Int64
 
+    // Committed without waiting for the WAL flush: the deliver job's completion is written after
+    // it, so a crash cannot keep the completion and lose these rows (see DeliverJob).
     static let sql = """
-        WITH l AS (
+        WITH relaxed AS (
+            SELECT set_config('synchronous_commit', 'off', true) AS applied
+        ), l AS (
             INSERT INTO message_links (pair_id, source_chat_id, source_message_id, part, dest_chat_id, dest_message_id)
             SELECT $2, $3, s, p, c, m
             FROM unnest($4::int8[], $5::int2[], $6::int8[], $7::int8[]) AS t(s, p, c, m)
@@ -165,7 +169,7 @@ struct RecordDelivery: PostgresPreparedStatement {
                 SET dest_chat_id = excluded.dest_chat_id, dest_message_id = excluded.dest_message_id
         )
         INSERT INTO message_logs (user_id, pair_id, source_message_id, dest_message_id, dest_chat_id, event, outcome, latency_ms)
-        VALUES ($1, $2, $8, $9, $10, $11, 'delivered', $12)
+        SELECT $1, $2, $8, $9, $10, $11, 'delivered', $12 FROM relaxed
         RETURNING id
         """
 
