@@ -1,11 +1,33 @@
 import JobQueue
 import Prometheus
 import Store
+import Synchronization
 
 /// Prometheus figures of the job engine: outcomes and latencies from the worker pool as they
 /// happen, table counts sampled when `/metrics` is scraped.
 struct JobMetrics: JobObserver {
     let registry: PrometheusCollectorRegistry
+    /// Each (kind, lane, outcome)'s counter and histograms, looked up in the registry once: a
+    /// lookup by name and labels costs more than the update, thousands of times a second.
+    private let handles = Handles()
+
+    final class Handles: Sendable {
+        struct Key: Hashable {
+            let kind: String
+            let lane: Lane
+            let outcome: JobOutcomeLabel
+        }
+        struct Set: Sendable {
+            let finished: Counter
+            let startDelay: DurationHistogram
+            let runTime: DurationHistogram
+        }
+        let map = Mutex<[Key: Set]>([:])
+    }
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
 
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -14,25 +36,33 @@ struct JobMetrics: JobObserver {
     ]
 
     func jobFinished(kind: String, lane: Lane, outcome: JobOutcomeLabel, waited: Duration, ran: Duration) {
-        let labels = [("kind", kind), ("lane", lane.description)]
-        registry.makeCounter(
-            descriptor: .init(
-                namespace: "afx", subsystem: "jobs", metricName: "finished", unitName: "total",
-                helpText: "Job runs by kind, lane and outcome."),
-            labels: labels + [("outcome", outcome.rawValue)]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(
-                namespace: "afx", subsystem: "jobs", metricName: "start_delay", unitName: "seconds",
-                helpText: "From enqueue (or due time) to start, by kind and lane."),
-            labels: labels, buckets: Self.buckets
-        ).record(waited)
-        registry.makeDurationHistogram(
-            descriptor: .init(
-                namespace: "afx", subsystem: "jobs", metricName: "run_time", unitName: "seconds",
-                helpText: "Handler run time by kind and lane."),
-            labels: labels, buckets: Self.buckets
-        ).record(ran)
+        let key = Handles.Key(kind: kind, lane: lane, outcome: outcome)
+        let set = handles.map.withLock { $0[key] } ?? makeHandles(key)
+        set.finished.increment()
+        set.startDelay.record(waited)
+        set.runTime.record(ran)
+    }
+
+    private func makeHandles(_ key: Handles.Key) -> Handles.Set {
+        let labels = [("kind", key.kind), ("lane", key.lane.description)]
+        let set = Handles.Set(
+            finished: registry.makeCounter(
+                descriptor: .init(
+                    namespace: "afx", subsystem: "jobs", metricName: "finished", unitName: "total",
+                    helpText: "Job runs by kind, lane and outcome."),
+                labels: labels + [("outcome", key.outcome.rawValue)]),
+            startDelay: registry.makeDurationHistogram(
+                descriptor: .init(
+                    namespace: "afx", subsystem: "jobs", metricName: "start_delay", unitName: "seconds",
+                    helpText: "From enqueue (or due time) to start, by kind and lane."),
+                labels: labels, buckets: Self.buckets),
+            runTime: registry.makeDurationHistogram(
+                descriptor: .init(
+                    namespace: "afx", subsystem: "jobs", metricName: "run_time", unitName: "seconds",
+                    helpText: "Handler run time by kind and lane."),
+                labels: labels, buckets: Self.buckets))
+        handles.map.withLock { $0[key] = set }
+        return set
     }
 
     func writeBacksRejected(_ count: Int) {
