@@ -99,3 +99,30 @@ import Testing
         }
     }
 }
+
+extension ForwardingRulesTests {
+    /// A chat's limit is kept by rescheduling deliveries, so Telegram never has to refuse one:
+    /// the simulator floods at 5 messages a second in a chat, the gateway allows 2 (burst 3).
+    @Test func chatLimitsAreKeptByScheduling() async throws {
+        try await ForwardingWorld.run { config in
+            config.platforms.telegramChatPerSecond = 2
+            config.platforms.telegramGroupPerMinute = 6000
+        } _: { world in
+            world.telegram.setFloodControl(perChatPerSecond: 5)
+            try await world.pair(to: .telegram)
+            let texts = (1...8).map { "paced \($0)" }
+            for text in texts { try await world.post(text) }
+            try await world.waitUntil("all eight arrive") { world.telegramCopies.count == 8 }
+            #expect(world.telegramCopies.map(\.text) == texts)
+            #expect(world.telegram.calls(method: "sendMessage").allSatisfy { $0.status == 200 })
+            // Some deliveries waited for their turn as rescheduled jobs (no worker slept).
+            var bytes: [UInt8] = []
+            world.app.app.registry.emit(into: &bytes)
+            let metrics = String(decoding: bytes, as: UTF8.self)
+            let rescheduled = metrics.split(separator: "\n").first {
+                $0.hasPrefix("afx_jobs_finished_total{") && $0.contains("forward.deliver") && $0.contains("retried")
+            }
+            #expect(rescheduled != nil)
+        }
+    }
+}
