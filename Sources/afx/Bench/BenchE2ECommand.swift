@@ -63,7 +63,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
                         userID: bot.userID, kind: "webhook", applicationID: nil, botUserID: nil, publicKey: nil,
                         username: "bench-\(chat)",
                         tokenCiphertext: try cipher.seal(url, context: CredentialCipher.Context.discordWebhook))
-                    try await pairs.create(
+                    _ = try await pairs.create(
                         Pair(
                             id: 0, userID: bot.userID,
                             source: .init(platform: .telegram, accountID: bot.accountID, chatID: Self.chatID(chat)),
@@ -82,14 +82,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         }
         await database.tearDown()
         await discord.stop()
-        if json {
-            print(
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self)
-            )
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key]!)") }
-        }
+        try printFigures(result, json: json)
     }
 
     static func chatID(_ index: Int) -> Int64 { -1_002_000_000_000 - Int64(index) }

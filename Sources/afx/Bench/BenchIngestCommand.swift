@@ -67,14 +67,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
             throw error
         }
         await database.tearDown()
-        if json {
-            print(
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self)
-            )
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key]!)") }
-        }
+        try printFigures(result, json: json)
     }
 
     func ensureWrk() async throws -> String {

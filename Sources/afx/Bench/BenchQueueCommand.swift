@@ -71,12 +71,7 @@ struct BenchQueueCommand: AsyncParsableCommand {
         await database.tearDown()
         result["concurrency"] = concurrency
         result["fetchers"] = fetchers
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key]!)") }
-        }
+        try printFigures(result, json: json)
     }
 }
 

@@ -137,3 +137,13 @@ extension Duration {
 
 func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 func round2(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+
+/// A benchmark's figures: one JSON object (keys sorted) with `--json`, else a line per key.
+func printFigures(_ result: [String: Any], json: Bool) throws {
+    if json {
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        for key in result.keys.sorted() { print("\(key): \(result[key]!)") }
+    }
+}
