@@ -23,10 +23,11 @@ struct ExternalSleep: JobHandler {
         try await database.withClient { client in
             try await client.query("TRUNCATE jobs")
             let queue = makeQueue(client)
-            let total = 300
+            // Jobs long next to a claim cycle, so the kill lands while the worker holds some.
+            let total = 120
             try await queue.enqueue(
                 batch: try (0..<total).map { _ in
-                    try NewJob(kind: ExternalSleep.kind, payload: ExternalSleep.Payload(milliseconds: 40))
+                    try NewJob(kind: ExternalSleep.kind, payload: ExternalSleep.Payload(milliseconds: 150))
                 })
             let worker = try ChildProcess(
                 RepoPaths.afxBinary, ["work"],
@@ -39,7 +40,9 @@ struct ExternalSleep: JobHandler {
                 ])
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'") >= 40
+                    let completed = try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'")
+                    let running = try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'running'")
+                    return completed >= 16 && running > 0
                 }, "\(worker.output.stderr)")
             worker.signal(SIGKILL)
             _ = await worker.waitForExit(timeout: .seconds(5))
