@@ -126,3 +126,38 @@ extension ForwardingRulesTests {
         }
     }
 }
+
+extension ForwardingRulesTests {
+    /// Linking registered the webhook with a secret and only the update types we forward, the
+    /// token is stored encrypted, and a channel's posts are forwarded under the channel's name.
+    @Test func channelPostsFromALinkedBot() async throws {
+        let channel: Int64 = -1_001_000_000_077
+        try await ForwardingWorld.run { world in
+            let hook = try #require(world.telegram.webhook(forBot: ForwardingWorld.sourceToken))
+            #expect(hook.url == "\(world.app.baseURL)/telegram/\(world.sourceBot)/webhook")
+            #expect((hook.secretToken?.count ?? 0) >= 32)
+            #expect(
+                Set(hook.allowedUpdates ?? [])
+                    == ["message", "edited_message", "channel_post", "edited_channel_post"])
+            let stored = try await world.app.app.postgres.query(
+                "SELECT token_ciphertext FROM telegram_accounts WHERE id = \(world.sourceBot)"
+            ).collect().first!.decode(Data.self)
+            #expect(stored.range(of: Data(ForwardingWorld.sourceToken.utf8)) == nil)
+            #expect(stored.range(of: Data("source_token_for_tests".utf8)) == nil)
+
+            world.telegram.addChat(id: channel, type: .channel, title: "Announcements")
+            try await PairRepository(client: world.app.app.postgres).create(
+                Pair(
+                    id: 0, userID: world.userID,
+                    source: .init(platform: .telegram, accountID: world.sourceBot, chatID: channel),
+                    destination: .init(
+                        platform: .discord, accountID: world.discordWebhook,
+                        chatID: Int64(ForwardingWorld.discordChannel)!)))
+            let post = try world.telegram.injectMessage(chatID: channel, text: "New release")
+            try await world.deliver(world.telegram.makeUpdate(message: post))
+            try await world.waitUntil("the channel post arrives") { world.discordMessages.count == 1 }
+            #expect(world.discordMessages.first?.content == "New release")
+            #expect(world.discordMessages.first?.username == "Announcements")
+        }
+    }
+}
