@@ -1,6 +1,7 @@
 import Foundation
 import JobQueue
 import PostgresNIO
+import Synchronization
 import TestSupport
 import Testing
 
@@ -48,16 +49,23 @@ struct Sleeper: JobHandler {
         try await withClient { client in
             try await withPool(client, registry: registry) { queue, _ in
                 let id = try await queue.enqueue(try NewJob(AlwaysFails.self, .init(mode: "error"))).id
+                // After attempt 1 the job waits base · 2^0 = 300 ms ± 25 %. Read in the same query
+                // that sees it waiting: once attempt 2 is claimed, attempted_at moves on.
+                let observed = Mutex<Double?>(nil)
                 #expect(
                     try await eventually {
-                        try await client.count(
-                            "SELECT count(*)::int FROM jobs WHERE id = \(id) AND jsonb_array_length(errors) = 1 AND state = 'available'"
-                        ) == 1
+                        let rows = try await client.query(
+                            """
+                            SELECT extract(epoch FROM run_at - attempted_at)::float8 FROM jobs
+                            WHERE id = \(id) AND jsonb_array_length(errors) = 1 AND state = 'available'
+                            """
+                        ).collect()
+                        guard let row = rows.first else { return false }
+                        let value = try row.decode(Double.self)
+                        observed.withLock { $0 = value }
+                        return true
                     })
-                // After attempt 1 the job waits base · 2^0 = 300 ms ± 25 %.
-                let wait = try await client.query(
-                    "SELECT extract(epoch FROM run_at - attempted_at)::float8 FROM jobs WHERE id = \(id)"
-                ).collect().first!.decode(Double.self)
+                let wait = try #require(observed.withLock { $0 })
                 #expect(wait > 0.2 && wait < 0.45, "waited \(wait) s")
                 #expect(try await eventually(timeout: .seconds(10)) { try await client.state(of: id) == "discarded" })
                 let job = try #require(try await queue.job(id: id))
