@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// One claim loop and the jobs it started.
+final class Fetcher: Sendable {
+    struct Running {
+        let job: ClaimedJob
+        var task: Task<Void, Never>?
+        let startedAt: ContinuousClock.Instant
+    }
+
+    struct State {
+        var running: [Int64: Running] = [:]
+        var runningPerLane = [0, 0, 0]
+        var outcomes: [JobOutcome] = []
+        var hasWork = [true, true, true]
+        var stopping = false
+        /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
+        var abandoned = Set<Int64>()
+        var allocator: LaneAllocator
+    }
+
+    let slots: Int
+    let queue: JobQueue
+    let registry: JobRegistry
+    let configuration: WorkerPool.Configuration
+    let logger: Logger
+    let observer: (any JobObserver)?
+    let wakeup = Wakeup()
+    private let state: Mutex<State>
+
+    init(
+        slots: Int, queue: JobQueue, registry: JobRegistry, configuration: WorkerPool.Configuration, logger: Logger,
+        observer: (any JobObserver)?
+    ) {
+        self.slots = slots
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.observer = observer
+        self.state = Mutex(State(allocator: LaneAllocator(weights: configuration.laneWeights)))
+    }
+
+    var runningCount: Int { state.withLock { $0.running.count } }
+    var hasFreeSlots: Bool { state.withLock { $0.running.count < slots } }
+
+    func stop() {
+        state.withLock { $0.stopping = true }
+        wakeup.signal()
+    }
+
+    /// New jobs may be due in `lanes` (a local enqueue knows which; a NOTIFY does not): those
+    /// lanes are worth asking again.
+    func newWork(lanes: [Bool] = [true, true, true]) {
+        state.withLock { state in
+            for lane in 0..<3 where lanes[lane] { state.hasWork[lane] = true }
+        }
+        wakeup.signal()
+    }
+
+    func leaseLost(_ id: Int64) {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            guard let running = state.running[id] else { return nil }
+            state.abandoned.insert(id)
+            return running.task
+        }
+        task?.cancel()
+    }
+
+    /// Leases this loop holds: running jobs and finished ones whose outcome is not written yet.
+    func heldLeases() -> [(id: Int64, token: Int64)] {
+        state.withLock { state in
+            state.running.values.map { ($0.job.id, $0.job.leaseToken) } + state.outcomes.map { ($0.id, $0.leaseToken) }
+        }
+    }
+
+    func run() async {
+        var backoff = Duration.milliseconds(50)
+        // Cancellation (the service group gave up waiting) stops claiming like a graceful stop.
+        while !state.withLock({ $0.stopping }) && !Task.isCancelled {
+            var claimedFull = false
+            do {
+                claimedFull = try await writeBackAndClaim()
+                backoff = .milliseconds(50)
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning(
+                    "job claim loop error; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+                continue
+            }
+            if claimedFull { continue }
+            await waitForWork()
+        }
+        await drain()
+    }
+
+    /// Writes back finished jobs and claims for the free slots, completions riding on the claim
+    /// statement; true when every lane asked filled its quota (ask again at once).
+    private func writeBackAndClaim() async throws -> Bool {
+        let outcomes = takeOutcomes()
+        let (free, quotas) = state.withLock { state -> (Int, [Int]) in
+            let free = slots - state.running.count
+            return (free, state.allocator.quotas(free: free, running: state.runningPerLane, hasWork: state.hasWork))
+        }
+        let requested = quotas.reduce(0, +)
+        guard free > 0, requested > 0 else {
+            try await writeBack(outcomes)
+            return false
+        }
+        let claim: JobQueue.Claim
+        do {
+            claim = try await queue.claim(
+                limits: quotas, reclaim: max(1, free / 4), lease: configuration.lease, writingBack: outcomes)
+        } catch {
+            restoreOutcomes(outcomes)
+            throw error
+        }
+        noteRejected(outcomes.count - claim.writtenBack.count)
+        var perLane = [0, 0, 0]
+        for job in claim.jobs { perLane[Int(job.lane.rawValue)] += 1 }
+        state.withLock { state in
+            for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
+                state.hasWork[lane] = false
+            }
+        }
+        for job in claim.jobs { start(job) }
+        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
+    }
+
+    private func waitForWork() async {
+        await wakeup.wait(timeout: configuration.pollInterval)
+        let (busy, anyWork) = state.withLock { state -> (Bool, Bool) in
+            (state.running.count > slots / 2, state.hasWork.contains(true))
+        }
+        if busy {
+            // Let more running jobs finish so one claim refills several slots.
+            try? await Task.sleep(for: configuration.refillDelay)
+        } else if !anyWork {
+            // A poll tick (or a finished job with nothing known to be due): ask every lane again.
+            state.withLock { $0.hasWork = [true, true, true] }
+        }
+    }
+
+    private func start(_ job: ClaimedJob) {
+        state.withLock { state in
+            state.running[job.id] = Running(job: job, task: nil, startedAt: .now)
+            state.runningPerLane[Int(job.lane.rawValue)] += 1
+            state.running[job.id]?.task = Task { await self.execute(job) }
+        }
+    }
+
+    private func execute(_ job: ClaimedJob) async {
+        let started = ContinuousClock.now
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = "\(job.id)"
+        jobLogger[metadataKey: "job_kind"] = .string(job.kind)
+        let outcome: JobOutcome.Kind?
+        if job.attempt > job.maxAttempts {
+            // Only a reclaimed job gets here: its workers kept dying mid-run.
+            outcome = .discarded(
+                error: "the job's worker stopped responding on each of \(job.maxAttempts) attempts (lease expired)")
+        } else if let entry = registry.entries[job.kind] {
+            let context = JobContext(
+                id: job.id, kind: job.kind, lane: job.lane, attempt: job.attempt, maxAttempts: job.maxAttempts,
+                createdAt: job.createdAt, orderingKey: job.orderingKey, logger: jobLogger)
+            do {
+                try await entry.run(Data(job.payload.utf8), context)
+                outcome = .completed
+            } catch {
+                outcome = Task.isCancelled ? nil : Self.classify(error, job: job, policy: entry.policy)
+            }
+        } else {
+            outcome = Self.classify(
+                JobError.permanent("no handler for job kind \(job.kind) in this process"), job: job, policy: .default)
+        }
+        if case .discarded(let error)? = outcome {
+            jobLogger.warning("job discarded", metadata: ["error": .string(error), "attempt": "\(job.attempt)"])
+        }
+        finish(job, outcome: outcome, ran: .now - started)
+    }
+
+    static func classify(_ error: any Error, job: ClaimedJob, policy: RetryPolicy) -> JobOutcome.Kind {
+        switch error {
+        case JobError.retryAt(let date, let reason):
+            return .retry(runAt: date, spendsAttempt: false, error: reason)
+        case JobError.permanent(let reason):
+            return .discarded(error: reason)
+        default:
+            let message = String(describing: error)
+            if job.attempt >= job.maxAttempts {
+                return .discarded(error: "\(message) (attempt \(job.attempt) of \(job.maxAttempts))")
+            }
+            let delay = policy.delay(afterAttempt: job.attempt)
+            return .retry(runAt: Date().addingTimeInterval(delay.seconds), spendsAttempt: true, error: message)
+        }
+    }
+
+    private func finish(_ job: ClaimedJob, outcome: JobOutcome.Kind?, ran: Duration) {
+        let recorded = state.withLock { state -> Bool in
+            state.running[job.id] = nil
+            state.runningPerLane[Int(job.lane.rawValue)] -= 1
+            let abandoned = state.abandoned.remove(job.id) != nil
+            guard let outcome, !abandoned else { return false }
+            state.outcomes.append(JobOutcome(id: job.id, leaseToken: job.leaseToken, kind: outcome))
+            return true
+        }
+        if recorded, let observer, let outcome {
+            let waited = Duration.seconds(max(0, Date().timeIntervalSince(job.createdAt) - ran.seconds))
+            observer.jobFinished(kind: job.kind, lane: job.lane, outcome: outcome.label, waited: waited, ran: ran)
+        }
+        wakeup.signal()
+    }
+
+    private func takeOutcomes() -> [JobOutcome] {
+        state.withLock { state -> [JobOutcome] in
+            defer { state.outcomes = [] }
+            return state.outcomes
+        }
+    }
+
+    /// A failed write keeps its outcomes (their leases are still renewed) for the next loop.
+    private func restoreOutcomes(_ outcomes: [JobOutcome]) {
+        guard !outcomes.isEmpty else { return }
+        state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) }
+    }
+
+    private func writeBack(_ outcomes: [JobOutcome]) async throws {
+        guard !outcomes.isEmpty else { return }
+        do {
+            let accepted = try await queue.writeBack(outcomes)
+            noteRejected(outcomes.count - accepted.count)
+        } catch {
+            restoreOutcomes(outcomes)
+            throw error
+        }
+    }
+
+    private func flushOutcomes() async throws {
+        try await writeBack(takeOutcomes())
+    }
+
+    private func noteRejected(_ count: Int) {
+        guard count > 0 else { return }
+        observer?.writeBacksRejected(count)
+        logger.info("job write-backs refused: lease no longer held", metadata: ["count": "\(count)"])
+    }
+
+    /// Stop claiming; let in-flight jobs finish within the drain timeout; hand the rest back.
+    private func drain() async {
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await flushOutcomes()
+            await wakeup.wait(timeout: .milliseconds(50))
+        }
+        let leftovers = state.withLock { state -> [Running] in
+            let leftovers = Array(state.running.values)
+            for running in leftovers { state.abandoned.insert(running.job.id) }
+            return leftovers
+        }
+        if !leftovers.isEmpty {
+            logger.warning("handing back jobs still running at shutdown", metadata: ["count": "\(leftovers.count)"])
+            for running in leftovers { running.task?.cancel() }
+            let handBack = leftovers.map {
+                JobOutcome(
+                    id: $0.job.id, leaseToken: $0.job.leaseToken,
+                    kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
+            }
+            state.withLock { $0.outcomes.append(contentsOf: handBack) }
+        }
+        for attempt in 0..<20 {
+            do {
+                // Detached from our cancellation: the hand-back must still reach the table.
+                try await Task.detached { try await self.flushOutcomes() }.value
+                break
+            } catch {
+                if attempt == 19 {
+                    logger.error(
+                        "could not write back job outcomes at shutdown; their leases will lapse and they will rerun")
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+extension JobOutcome.Kind {
+    var label: JobOutcomeLabel {
+        switch self {
+        case .completed: .completed
+        case .retry(_, let spendsAttempt, let error): spendsAttempt || error != nil ? .retried : .released
+        case .discarded: .discarded
+        }
+    }
+}
