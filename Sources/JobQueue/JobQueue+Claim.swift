@@ -158,36 +158,9 @@ struct ClaimJobs: PostgresPreparedStatement {
             ORDER BY lease_expires_at
             LIMIT $4
             FOR UPDATE SKIP LOCKED
-        ), high AS (
-            SELECT id FROM jobs j
-            WHERE state = 'available' AND lane = 0 AND run_at <= now()
-              AND (ordering_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
-                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
-            ORDER BY run_at, id
-            LIMIT $1
-            FOR UPDATE SKIP LOCKED
-        ), medium AS (
-            SELECT id FROM jobs j
-            WHERE state = 'available' AND lane = 1 AND run_at <= now()
-              AND (ordering_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
-                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
-            ORDER BY run_at, id
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-        ), low AS (
-            SELECT id FROM jobs j
-            WHERE state = 'available' AND lane = 2 AND run_at <= now()
-              AND (ordering_key IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
-                    AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
-                        AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
-            ORDER BY run_at, id
-            LIMIT $3
-            FOR UPDATE SKIP LOCKED
+        ), \(claimableLane("high", lane: 0, limit: "$1"))
+        ), \(claimableLane("medium", lane: 1, limit: "$2"))
+        ), \(claimableLane("low", lane: 2, limit: "$3"))
         ), picked AS (
             SELECT id FROM reclaim UNION ALL SELECT id FROM high UNION ALL SELECT id FROM medium
             UNION ALL SELECT id FROM low
@@ -341,4 +314,22 @@ struct RenewLeases: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// One lane's CTE of `ClaimJobs`: its due, available jobs in (run_at, id) order on the claim
+/// index, only the head of each ordering key, where a predecessor completing in the same
+/// statement (in `$7`/`$8`) does not count.
+private func claimableLane(_ name: String, lane: Int, limit: String) -> String {
+    """
+    \(name) AS (
+                SELECT id FROM jobs j
+                WHERE state = 'available' AND lane = \(lane) AND run_at <= now()
+                  AND (ordering_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM jobs p WHERE p.ordering_key = j.ordering_key AND p.id < j.id
+                        AND p.state IN ('available', 'running') AND NOT (p.state = 'running'
+                            AND (p.id, p.lease_token) IN (SELECT id, token FROM unnest($7::int8[], $8::int8[]) AS c(id, token)))))
+                ORDER BY run_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+    """
 }

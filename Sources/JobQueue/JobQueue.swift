@@ -237,50 +237,46 @@ public enum JobQueueError: Error, CustomStringConvertible {
 /// `INSERT … SELECT FROM unnest(…)`: one statement for any number of jobs, unique keys resolved by
 /// `ON CONFLICT DO NOTHING` against the partial unique index.
 struct InsertJobs: JobInsertStatement {
-    static let sql = insertSQL + "RETURNING id, coalesce(unique_key, '')"
+    static let sql = insertJobsSQL(relaxed: false, notify: false)
     let jobs: [NewJob]
 }
 
-/// The same, with a NOTIFY for other processes' workers in the same statement (and transaction):
-/// an uncorrelated subquery in RETURNING runs once.
+/// The same, with a NOTIFY for other processes' workers in the same statement (and transaction).
 struct InsertJobsAndNotify: JobInsertStatement {
-    static let sql =
-        insertSQL
-        + "RETURNING id, coalesce(unique_key, ''), (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)"
+    static let sql = insertJobsSQL(relaxed: false, notify: true)
     let jobs: [NewJob]
 }
 
-/// The same two, committing without waiting for the WAL flush (`enqueue(batch:relaxed:)`): the
-/// predicate runs once, before the first row, and scopes the setting to this transaction.
+/// The same two, committing without waiting for the WAL flush (`enqueue(batch:relaxed:)`).
 struct InsertJobsRelaxed: JobInsertStatement {
-    static let sql = relaxedInsertSQL + "RETURNING id, coalesce(unique_key, '')"
+    static let sql = insertJobsSQL(relaxed: true, notify: false)
     let jobs: [NewJob]
 }
 
 struct InsertJobsRelaxedAndNotify: JobInsertStatement {
-    static let sql =
-        relaxedInsertSQL
-        + "RETURNING id, coalesce(unique_key, ''), (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)"
+    static let sql = insertJobsSQL(relaxed: true, notify: true)
     let jobs: [NewJob]
 }
-
-private let relaxedInsertSQL = insertSQL.replacingOccurrences(
-    of: "\nORDER BY n\n",
-    with: "\nWHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL\nORDER BY n\n")
 
 protocol JobInsertStatement: PostgresPreparedStatement where Row == (Int64, String) {
     var jobs: [NewJob] { get }
 }
 
-private let insertSQL = """
+/// The job INSERT in its variants. `relaxed`: a predicate evaluated once, before the first row,
+/// turns off synchronous commit for this transaction only. `notify`: an uncorrelated subquery in
+/// RETURNING sends the NOTIFY once.
+private func insertJobsSQL(relaxed: Bool, notify: Bool) -> String {
+    """
     INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
     SELECT k, l, p::jsonb, now() + d * interval '1 millisecond', m, NULLIF(u, ''), NULLIF(o, '')
     FROM unnest($1::text[], $2::int2[], $3::text[], $4::int8[], $5::int4[], $6::text[], $7::text[])
         WITH ORDINALITY AS t(k, l, p, d, m, u, o, n)
+    \(relaxed ? "WHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL" : "")
     ORDER BY n
     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
-
+    RETURNING id, coalesce(unique_key, '')\(notify ? ", (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)" : "")
     """
+}
 
 extension JobInsertStatement {
     func makeBindings() throws -> PostgresBindings {
