@@ -49,7 +49,7 @@ public struct DiscordClient: Sendable {
     /// Sends one request. `route` names its rate-limit bucket (method, template and major id).
     public func send(
         _ method: HTTPMethod, path: String, route: String, auth: Auth, body: DiscordMessageBody? = nil,
-        files: [DiscordFile] = [], query: String = ""
+        files: [DiscordFile] = [], query: String = "", rawJSON: Data? = nil
     ) async throws(DiscordError) -> Data {
         // Interaction and webhook routes are exempt from the bot's global limit.
         if let wait = await rateLimiter.reserve(
@@ -64,7 +64,10 @@ public struct DiscordClient: Sendable {
         request.headers.add(name: "User-Agent", value: configuration.userAgent)
         if case .bot(let token) = auth { request.headers.add(name: "Authorization", value: "Bot \(token.value)") }
         do {
-            if files.isEmpty {
+            if let rawJSON {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .data(rawJSON)
+            } else if files.isEmpty {
                 if let body {
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .data(try JSONEncoder.discord.encode(body))

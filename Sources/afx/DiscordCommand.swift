@@ -7,7 +7,7 @@ import Logging
 struct DiscordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "discord", abstract: "Link Discord bots and webhooks.",
-        subcommands: [AddBot.self, AddWebhook.self])
+        subcommands: [AddBot.self, AddWebhook.self, RegisterCommands.self])
 
     struct AddBot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,6 +49,21 @@ struct DiscordCommand: AsyncParsableCommand {
             try await CLIContext.with(options) { context in
                 let account = try await context.linking.linkDiscordWebhook(userID: user, url: text, name: name)
                 print("Discord webhook \(name) linked as account \(account.id)")
+            }
+        }
+    }
+
+    struct RegisterCommands: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "register-commands",
+            abstract: "Register /forward, /status and \"Forward to…\" for a linked bot's application.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The application id the bot was linked with.") var app: Int64
+
+        func run() async throws {
+            try await CLIContext.with(options) { context in
+                let count = try await context.linking.registerDiscordCommands(applicationID: app)
+                print("Registered \(count) commands for application \(app)")
             }
         }
     }

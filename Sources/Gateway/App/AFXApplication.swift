@@ -22,6 +22,8 @@ public struct AFXApplication: Sendable {
     public let linking: AccountLinking
     /// nil when `jobs.enabled` is off.
     public let workers: WorkerPool?
+    /// nil when `discord.gateway.enabled` is off.
+    let discordGateway: DiscordGatewayService?
     public let registry: PrometheusCollectorRegistry
     public let logger: Logger
     /// Everything long-running, HTTP server last so it is the first to stop.
@@ -111,6 +113,11 @@ public func buildApplication(
     let webhooks = router.group().add(middleware: BodyLimitMiddleware(limit: config.server.bodyLimits.webhooks))
     TelegramWebhookController(accounts: accounts, ingest: ingest, requestTimeout: config.database.requestTimeout)
         .addRoutes(to: webhooks)
+    let accountRepository = AccountRepository(client: postgres)
+    DiscordInteractionsController(
+        runtime: forwarding, accountRepository: accountRepository, maxAge: config.discord.interactionMaxAge,
+        requestTimeout: config.database.requestTimeout
+    ).addRoutes(to: webhooks)
 
     let responder = GatewayResponder(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
@@ -126,10 +133,21 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: httpLogger)
 
+    let discordGateway =
+        config.discord.gatewayEnabled
+        ? DiscordGatewayService(
+            runtime: forwarding, ingest: ingest, leases: GatewaySessionRepository(client: postgres),
+            accountRepository: accountRepository, configuration: config.discord,
+            owner:
+                "\(config.instanceName)@\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):"
+                + UUID().uuidString.prefix(8),
+            logger: logger) : nil
+
     var services: [any Service] = [
         postgres, platforms, jobQueue, ingest,
         ChangeListener(client: postgres, accounts: accounts, pairs: pairs, logger: logger),
     ]
+    if let discordGateway { services.append(discordGateway) }
     if let workers {
         services.append(workers)
         services.append(
@@ -141,6 +159,7 @@ public func buildApplication(
     return AFXApplication(
         config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding,
         linking: AccountLinking(client: postgres, cipher: cipher, platforms: platforms), workers: workers,
+        discordGateway: discordGateway,
         registry: registry, logger: logger,
         services: services)
 }

@@ -68,6 +68,21 @@ public struct AppConfig: Sendable {
         public var requestTimeout: Duration = .seconds(20)
     }
 
+    /// Discord Gateway sessions (channel messages arrive only over them) and interactions.
+    public struct Discord: Sendable {
+        /// Run a Gateway session for each linked Discord bot (one instance owns each, by lease).
+        public var gatewayEnabled: Bool = true
+        /// A session's owner renews its lease every third of this; another instance takes the
+        /// session over once it lapses.
+        public var gatewayLease: Duration = .seconds(30)
+        /// Identifies per bot are spaced this far apart (Discord: max_concurrency per 5 s).
+        public var identifyInterval: Duration = .seconds(5)
+        /// First wait before reconnecting after a failed connection (doubling to 60 s).
+        public var reconnectBase: Duration = .seconds(1)
+        /// Interactions signed longer ago than this are refused.
+        public var interactionMaxAge: Duration = .seconds(300)
+    }
+
     public struct Secrets: Sendable {
         /// 32 bytes for AES-256-GCM encryption of credentials at rest.
         public var encryptionKey: Secret<[UInt8]>?
@@ -81,6 +96,7 @@ public struct AppConfig: Sendable {
     public var database = Database()
     public var jobs = Jobs()
     public var platforms = Platforms()
+    public var discord = Discord()
     public var secrets = Secrets()
 
     public init() {}

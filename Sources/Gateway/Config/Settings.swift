@@ -148,6 +148,22 @@ enum Settings {
             config, text throws(ConfigValue.Invalid) in
             config.platforms.discordMaxUploadBytes = try ConfigValue.byteSize(text, in: 1024...(500 << 20))
         },
+        Setting(key: "discord.gateway.enabled", defaultValue: "true") { config, text throws(ConfigValue.Invalid) in
+            config.discord.gatewayEnabled = try ConfigValue.bool(text)
+        },
+        Setting(key: "discord.gateway.lease", defaultValue: "30s") { config, text throws(ConfigValue.Invalid) in
+            config.discord.gatewayLease = try ConfigValue.duration(text, in: .seconds(1) ... .seconds(600))
+        },
+        Setting(key: "discord.gateway.identifyInterval", defaultValue: "5s") {
+            config, text throws(ConfigValue.Invalid) in
+            config.discord.identifyInterval = try ConfigValue.duration(text, in: .zero ... .seconds(60))
+        },
+        Setting(key: "discord.gateway.reconnectBase", defaultValue: "1s") { config, text throws(ConfigValue.Invalid) in
+            config.discord.reconnectBase = try ConfigValue.duration(text, in: .milliseconds(10) ... .seconds(60))
+        },
+        Setting(key: "discord.interactions.maxAge", defaultValue: "5m") { config, text throws(ConfigValue.Invalid) in
+            config.discord.interactionMaxAge = try ConfigValue.duration(text, in: .seconds(5) ... .seconds(3600))
+        },
         Setting(key: "platforms.albumWindow", defaultValue: "1500ms") { config, text throws(ConfigValue.Invalid) in
             config.platforms.albumWindow = try ConfigValue.duration(text, in: .milliseconds(100) ... .seconds(30))
         },

@@ -28,6 +28,9 @@ public final class AccountDirectory: Sendable {
         public let id: Int64
         public let userID: Int64
         public let credential: Credential
+        public let applicationID: Int64?
+        public let botUserID: Int64?
+        public let publicKey: String?
         public let username: String
         public let plan: String
         public let status: String
@@ -82,23 +85,46 @@ public final class AccountDirectory: Sendable {
     public func discord(id: Int64) async throws -> DiscordTarget? {
         let now = ContinuousClock.now
         if let entry = discordCache.withLock({ $0[id] }), entry.expires > now { return entry.value }
-        var target: DiscordTarget?
-        if let record = try await repository.discord(id: id) {
-            let credential: DiscordTarget.Credential
-            if record.kind == "webhook" {
-                let text = try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.discordWebhook)
-                guard let url = DiscordWebhookURL(text) else { throw CredentialError.cannotOpen }
-                credential = .webhook(url)
-            } else {
-                let text = try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.discordToken)
-                guard let token = DiscordToken(text) else { throw CredentialError.cannotOpen }
-                credential = .bot(token)
-            }
-            target = DiscordTarget(
-                id: record.id, userID: record.userID, credential: credential, username: record.username,
-                plan: record.userPlan, status: record.status)
-        }
+        let target = try await repository.discord(id: id).map(discordTarget)
         discordCache.withLock { $0[id] = Entry(value: target, expires: now + ttl) }
         return target
+    }
+
+    /// The bot of a Discord application, for its interactions.
+    public func discord(applicationID: Int64) async throws -> DiscordTarget? {
+        guard let record = try await repository.discord(applicationID: applicationID) else { return nil }
+        return try await discord(id: record.id)
+    }
+
+    /// The Discord user ids our bots post as and the ids of our webhooks: their messages come
+    /// back over the Gateway and must not be forwarded again.
+    public func ownDiscordAuthors() async throws -> Set<Int64> {
+        var ids = Set<Int64>()
+        for record in try await repository.allDiscord() {
+            if let bot = record.botUserID { ids.insert(bot) }
+            if record.kind == "webhook", case .webhook(let url)? = try? discordTarget(record).credential,
+                let id = Int64(url.id)
+            {
+                ids.insert(id)
+            }
+        }
+        return ids
+    }
+
+    private func discordTarget(_ record: DiscordAccountRecord) throws -> DiscordTarget {
+        let credential: DiscordTarget.Credential
+        if record.kind == "webhook" {
+            let text = try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.discordWebhook)
+            guard let url = DiscordWebhookURL(text) else { throw CredentialError.cannotOpen }
+            credential = .webhook(url)
+        } else {
+            let text = try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.discordToken)
+            guard let token = DiscordToken(text) else { throw CredentialError.cannotOpen }
+            credential = .bot(token)
+        }
+        return DiscordTarget(
+            id: record.id, userID: record.userID, credential: credential, applicationID: record.applicationID,
+            botUserID: record.botUserID, publicKey: record.publicKey, username: record.username,
+            plan: record.userPlan, status: record.status)
     }
 }

@@ -80,6 +80,25 @@ public struct AccountLinking: Sendable {
             publicKey: publicKey?.lowercased(), username: me.username, tokenCiphertext: sealed)
     }
 
+    /// Registers the slash commands and "Forward to…" for the application's linked bot (a bulk
+    /// overwrite, so running it again is harmless); returns how many Discord now has.
+    public func registerDiscordCommands(applicationID: Int64) async throws -> Int {
+        guard let record = try await accounts.discord(applicationID: applicationID) else {
+            throw LinkingError(
+                "no Discord bot with application id \(applicationID) is linked (afx discord add-bot --application-id)")
+        }
+        guard
+            let token = DiscordToken(
+                try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.discordToken))
+        else { throw LinkingError("the stored token of Discord account \(record.id) is unreadable") }
+        do {
+            return try await platforms.discord.overwriteCommands(
+                applicationID: String(applicationID), commands: DiscordCommands.definitions, token: token)
+        } catch {
+            throw LinkingError("Discord refused the commands: \(error)")
+        }
+    }
+
     /// Stores a channel's incoming webhook URL encrypted (the URL holds the webhook's token).
     public func linkDiscordWebhook(userID: Int64, url: String, name: String) async throws -> DiscordAccountRecord {
         let url = url.trimmingCharacters(in: .whitespacesAndNewlines)

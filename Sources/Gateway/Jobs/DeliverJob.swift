@@ -11,7 +11,7 @@ import TelegramBotAPI
 /// reason, other failures back off.
 struct DeliverJob: JobHandler {
     enum Action: String, Codable, Sendable {
-        case create, edit
+        case create, edit, delete
     }
 
     struct Payload: Codable, Sendable {
@@ -84,6 +84,24 @@ struct DeliverJob: JobHandler {
             try await runtime.deliveries.logOutcome(
                 userID: pair.userID, pairID: pair.id, sourceMessageID: payload.sourceMessageID, event: "edit",
                 outcome: "delivered", latencyMS: delivery.latencyMilliseconds)
+        case .delete:
+            let links = try await runtime.deliveries.links(pairID: pair.id, sourceMessageID: payload.sourceMessageID)
+            guard !links.isEmpty else {
+                try await runtime.deliveries.logOutcome(
+                    userID: pair.userID, pairID: pair.id, sourceMessageID: payload.sourceMessageID, event: "delete",
+                    outcome: "skipped", error: "no copy of the original message")
+                return
+            }
+            let kept: [MessageLink]
+            switch pair.destination.platform {
+            case .telegram: kept = try await TelegramDelivery(delivery).delete(links)
+            case .discord: kept = try await DiscordDelivery(delivery).delete(links)
+            }
+            try await runtime.deliveries.logOutcome(
+                userID: pair.userID, pairID: pair.id, sourceMessageID: payload.sourceMessageID, event: "delete",
+                outcome: kept.isEmpty ? "delivered" : "skipped",
+                error: kept.isEmpty ? nil : "\(kept.count) copies are older than Telegram's 48 h deletion window",
+                latencyMS: delivery.latencyMilliseconds)
         }
     }
 

@@ -111,6 +111,26 @@ struct DiscordDelivery {
         }
     }
 
+    /// Deletes every part of the copy; one already gone counts as deleted.
+    func delete(_ links: [MessageLink]) async throws -> [MessageLink] {
+        let target = try await target()
+        for link in links {
+            do throws(DiscordError) {
+                switch target.credential {
+                case .webhook(let webhook):
+                    try await client.deleteWebhookMessage(webhook, messageID: String(link.destMessageID))
+                case .bot(let token):
+                    try await client.deleteMessage(
+                        channelID: String(link.destChatID), messageID: String(link.destMessageID), token: token)
+                }
+            } catch {
+                // Unknown Message: already deleted.
+                if error.code != 10008 { throw error }
+            }
+        }
+        return []
+    }
+
     /// Discord wants 1-80 characters without "discord" or "clyde".
     static func webhookUsername(_ name: String) -> String {
         var cleaned = name

@@ -1,3 +1,4 @@
+import DiscordAPI
 import Forwarding
 import Foundation
 import JobQueue
@@ -45,6 +46,8 @@ struct RouteJob: JobHandler {
         switch event.source {
         case "telegram":
             try await routeTelegram(event, context: context)
+        case "discord":
+            try await routeDiscord(event, context: context)
         default:
             throw JobError.permanent("no router for events from \(event.source)")
         }
@@ -69,19 +72,71 @@ struct RouteJob: JobHandler {
             .filter { $0.source.accountID == event.accountID }
         guard !pairs.isEmpty else { return }
         let message = TelegramMessageMapper.message(from: telegram)
+        try await enqueueDeliveries(
+            pairs: pairs, action: kind.isEdit ? .edit : .create, event: event, sourceChatID: telegram.chat.id,
+            sourceMessageID: telegram.messageId, message: message, albumKey: kind.isEdit ? nil : event.groupKey)
+    }
+
+    /// A stored Gateway event: MESSAGE_CREATE, MESSAGE_UPDATE or MESSAGE_DELETE.
+    private func routeDiscord(_ event: InboundEvent, context: JobContext) async throws {
+        struct Stored: Decodable {
+            struct Frame: Decodable {
+                var t: String
+                var d: DiscordGatewayMessage
+            }
+            var frame: Frame
+            var names: DiscordStoredEvent.Names?
+        }
+        let stored: Stored
+        do {
+            stored = try JSONDecoder.discord.decode(Stored.self, from: Data(event.payload.utf8))
+        } catch {
+            throw JobError.permanent("the stored Discord event does not decode: \(error)")
+        }
+        guard let channelID = Int64(stored.frame.d.channelId), let messageID = Int64(stored.frame.d.id) else {
+            throw JobError.permanent("the stored Discord event has no channel or message id")
+        }
+        let action: DeliverJob.Action
+        switch stored.frame.t {
+        case "MESSAGE_CREATE": action = .create
+        case "MESSAGE_UPDATE": action = .edit
+        case "MESSAGE_DELETE": action = .delete
+        default: return
+        }
+        let pairs = try await runtime.pairs.activePairs(source: .discord, chatID: channelID)
+            .filter { $0.source.accountID == event.accountID }
+        guard !pairs.isEmpty else { return }
+        let message =
+            action == .delete
+            ? Message() : DiscordMessageMapper.message(from: stored.frame.d, names: stored.names ?? .init())
+        try await enqueueDeliveries(
+            pairs: pairs, action: action, event: event, sourceChatID: channelID, sourceMessageID: messageID,
+            message: message, albumKey: nil)
+    }
+
+    /// One deliver job per pair that takes the message (edits and deletes only where the pair keeps
+    /// copies in sync), ordered per pair and delayed by its delay; filtered ones are logged.
+    private func enqueueDeliveries(
+        pairs: [Pair], action: DeliverJob.Action, event: InboundEvent, sourceChatID: Int64, sourceMessageID: Int64,
+        message: Message, albumKey: String?
+    ) async throws {
         var jobs: [NewJob] = []
         var filtered: [Pair] = []
         for pair in pairs {
-            if kind.isEdit && !pair.options.forwardEdits { continue }
-            guard let transformed = MessageTransform.apply(pair.options, to: message) else {
+            if action != .create && !pair.options.forwardEdits { continue }
+            let transformed: Message
+            if action == .delete {
+                transformed = message
+            } else if let applied = MessageTransform.apply(pair.options, to: message) {
+                transformed = applied
+            } else {
                 filtered.append(pair)
                 continue
             }
-            let albumKey = kind.isEdit ? nil : event.groupKey
             let payload = DeliverJob.Payload(
-                pairID: pair.id, action: kind.isEdit ? .edit : .create, sourceAccountID: event.accountID,
-                sourceChatID: telegram.chat.id, sourceMessageID: telegram.messageId, message: transformed,
-                receivedAt: event.receivedAt, albumKey: albumKey)
+                pairID: pair.id, action: action, sourceAccountID: event.accountID, sourceChatID: sourceChatID,
+                sourceMessageID: sourceMessageID, message: transformed, receivedAt: event.receivedAt,
+                albumKey: albumKey)
             var delay = Duration.seconds(pair.delaySeconds)
             if albumKey != nil { delay += runtime.configuration.albumWindow }
             let unique = albumKey.map { "album:\(pair.id):\($0)" } ?? "deliver:\(pair.id):\(event.id)"
@@ -98,8 +153,8 @@ struct RouteJob: JobHandler {
         try await runtime.queue.enqueue(batch: jobs, relaxed: true)
         for pair in filtered {
             try await runtime.deliveries.logOutcome(
-                userID: pair.userID, pairID: pair.id, sourceMessageID: telegram.messageId,
-                event: kind.isEdit ? "edit" : "create", outcome: "filtered")
+                userID: pair.userID, pairID: pair.id, sourceMessageID: sourceMessageID,
+                event: action.rawValue, outcome: "filtered")
         }
     }
 }
@@ -144,7 +199,8 @@ struct LoadInboundEvent: PostgresPreparedStatement {
             coalesce(u.plan::text, 'free')
         FROM inbound_events e
         LEFT JOIN telegram_accounts t ON e.source = 'telegram' AND t.id = e.account_id
-        LEFT JOIN users u ON u.id = t.user_id
+        LEFT JOIN discord_accounts d ON e.source = 'discord' AND d.id = e.account_id
+        LEFT JOIN users u ON u.id = coalesce(t.user_id, d.user_id)
         WHERE e.id = $1
         """
 

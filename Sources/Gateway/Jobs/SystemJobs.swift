@@ -34,6 +34,7 @@ extension JobRegistry {
         registry.register(SleepJob())
         registry.register(RouteJob(runtime: forwarding))
         registry.register(DeliverJob(runtime: forwarding))
+        registry.register(InteractionFollowUpJob(runtime: forwarding))
         return registry
     }
 }

@@ -236,6 +236,24 @@ struct TelegramDelivery {
         }
     }
 
+    /// Telegram lets a bot delete its messages for 48 hours; older copies stay (and are returned).
+    func delete(_ links: [MessageLink]) async throws -> [MessageLink] {
+        let bot = try await bot()
+        let window = Date().addingTimeInterval(-48 * 3600)
+        let deletable = links.filter { ($0.createdAt ?? .distantFuture) > window }
+        try delivery.reserve(deletable.count, under: limits(bot))
+        for link in deletable {
+            do throws(TelegramError) {
+                _ = try await client.deleteMessage(
+                    DeleteMessage(chatId: link.destChatID, messageId: link.destMessageID), token: bot.token)
+            } catch {
+                // Already gone (deleted by hand, or by an earlier attempt of this job) counts as done.
+                if !error.message.lowercased().contains("message to delete not found") { throw error }
+            }
+        }
+        return links.filter { ($0.createdAt ?? .distantFuture) <= window }
+    }
+
     static func inputType(_ kind: Media.Kind) -> String {
         switch kind {
         case .photo: "photo"

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Synchronization
@@ -8,16 +9,21 @@ import Synchronization
 /// a simulator's handler. Kept free of platform logic so both simulators share one lifecycle.
 final class SimulatorServer: Sendable {
     typealias Handler = @Sendable (SimulatorRequest) async -> SimulatorResponse
+    /// Takes over a WebSocket upgrade request for a path (with its query), or declines it.
+    typealias WebSocketRoute =
+        @Sendable (_ path: String, _ query: String) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>?
 
     private let name: String
     private let maxBodySize: Int
     private let handler: Handler
+    private let webSocket: WebSocketRoute?
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameter maxBodySize: bodies above this are not read; the handler sees `bodyTooLarge`.
-    init(name: String, maxBodySize: Int, handler: @escaping Handler) {
+    init(name: String, maxBodySize: Int, webSocket: WebSocketRoute? = nil, handler: @escaping Handler) {
         self.name = name
         self.maxBodySize = maxBodySize
+        self.webSocket = webSocket
         self.handler = handler
     }
 
@@ -29,8 +35,19 @@ final class SimulatorServer: Sendable {
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let failure = Mutex<(any Error)?>(nil)
+        let webSocket = self.webSocket
         let app = Application(
             responder: SimulatorResponder(handler: handler, maxBodySize: maxBodySize),
+            server: .http1WebSocketUpgrade { request, _, _ in
+                let target = request.path ?? ""
+                let (path, query) =
+                    target.firstIndex(of: "?").map {
+                        (String(target[..<$0]), String(target[target.index(after: $0)...]))
+                    }
+                    ?? (target, "")
+                guard let handler = webSocket?(path, query) else { return .dontUpgrade }
+                return .upgrade([:], handler)
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) },
             logger: logger)

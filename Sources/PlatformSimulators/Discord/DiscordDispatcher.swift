@@ -4,6 +4,8 @@ import Foundation
 enum DiscordActor: Sendable {
     case bot(DiscordState.Bot)
     case webhook(DiscordState.Webhook)
+    /// An interaction's token in a webhook route (`/webhooks/{application.id}/{token}/…`).
+    case interaction(applicationID: String, token: String)
 }
 
 /// A matched route of the REST API.
@@ -18,6 +20,11 @@ struct DiscordRoute: Sendable {
     /// Matches the segments after /api/v10.
     static func match(_ segments: [String]) -> DiscordRoute? {
         switch segments.count {
+        case 2 where segments == ["gateway", "bot"]:
+            return DiscordRoute(template: "/gateway/bot", methods: ["GET"])
+        case 3 where segments[0] == "applications" && segments[2] == "commands":
+            return DiscordRoute(
+                template: "/applications/{application.id}/commands", methods: ["PUT"], messageID: segments[1])
         case 2 where segments == ["users", "@me"]:
             return DiscordRoute(template: "/users/@me", methods: ["GET"])
         case 2 where segments[0] == "channels":
@@ -101,6 +108,11 @@ extension DiscordSimulator {
     private func authenticate(_ route: DiscordRoute, _ request: SimulatorRequest) throws(DiscordAPIError)
         -> DiscordActor
     {
+        if let webhookID = route.webhookID, let token = route.webhookToken,
+            state.withLock({ $0.interactionTokens[token] == webhookID })
+        {
+            return .interaction(applicationID: webhookID, token: token)
+        }
         if let webhookID = route.webhookID {
             // Webhook routes authenticate with the token in the path; no Authorization needed.
             guard let webhook = state.withLock({ $0.webhooks[webhookID] }) else { throw .unknownWebhook }
@@ -117,6 +129,20 @@ extension DiscordSimulator {
         throws(DiscordAPIError) -> SimulatorResponse
     {
         switch (actor, route.template, method) {
+        case (.bot, "/gateway/bot", _):
+            return .json(
+                200,
+                [
+                    "url": .string(gatewayURL), "shards": 1,
+                    "session_start_limit": [
+                        "total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1,
+                    ],
+                ])
+        case (.bot(let bot), "/applications/{application.id}/commands", _):
+            guard bot.applicationID == route.messageID else { throw .unauthorized }
+            return try registerCommands(applicationID: bot.applicationID, request: request)
+        case (.interaction(_, let token), _, "PATCH") where route.messageID == "@original":
+            return try editOriginalResponse(token: token, request: request)
         case (.bot(let bot), "/users/@me", _):
             return .json(200, botUserJSON(bot))
         case (.bot, "/channels/{channel.id}", _):

@@ -65,6 +65,11 @@ extension DiscordSimulator {
             ]
         } else if let bot = state.bots.values.first(where: { $0.userID == message.authorID }) {
             author = botUserJSON(bot).objectValue ?? [:]
+        } else if let user = state.users[message.authorID] {
+            author = [
+                "id": .string(user.id), "username": .string(user.username), "discriminator": "0",
+                "global_name": .optional(user.globalName), "avatar": nil,
+            ]
         } else {
             author = [
                 "id": .string(message.authorID), "username": .string("user\(message.authorID.suffix(4))"),

@@ -7,6 +7,7 @@ import Synchronization
 public final class DiscordSimulator: Sendable {
     let state = Mutex(DiscordState())
     let server = Mutex<SimulatorServer?>(nil)
+    let gateway = DiscordGatewayHub()
 
     /// Per-file and per-request upload limits of a bot without boosts.
     static let maxFileSize = 10 * 1024 * 1024
@@ -16,9 +17,16 @@ public final class DiscordSimulator: Sendable {
 
     /// Starts serving and returns the base URL ("http://127.0.0.1:51234", no trailing slash).
     public func start(host: String = "127.0.0.1", port: Int = 0) async throws -> String {
-        let newServer = SimulatorServer(name: "discord", maxBodySize: Self.maxRequestSize + 1024 * 1024) {
-            [self] request in
-            await handle(request)
+        let newServer = SimulatorServer(
+            name: "discord", maxBodySize: Self.maxRequestSize + 1024 * 1024,
+            webSocket: { [self] path, _ in
+                guard path == "/gateway", gateway.state.withLock({ $0.available }) else { return nil }
+                return gateway.handler(guilds: { self.guildsJSON() }, bots: { self.gatewayBotUser(token: $0) })
+            }
+        ) { [self] request in
+            let response = await handle(request)
+            flushGateway()
+            return response
         }
         let installed = server.withLock { current -> Bool in
             guard current == nil else { return false }
@@ -30,6 +38,7 @@ public final class DiscordSimulator: Sendable {
             let boundPort = try await newServer.start(host: host, port: port)
             let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
             state.withLock { $0.baseURL = base }
+            gateway.state.withLock { $0.baseURL = "ws" + base.dropFirst("http".count) }
             return base
         } catch {
             server.withLock { $0 = nil }
@@ -131,7 +140,7 @@ public final class DiscordSimulator: Sendable {
     public func injectMessage(channelID: String, content: String, authorID: String = "100000000000000001")
         throws -> String
     {
-        try state.withLock { state throws(SimulatorError) -> String in
+        let id = try state.withLock { state throws(SimulatorError) -> String in
             guard state.channels[channelID] != nil else {
                 throw SimulatorError("no channel \(channelID); call addChannel first")
             }
@@ -145,6 +154,8 @@ public final class DiscordSimulator: Sendable {
                     edits: [], deleted: false, isInjected: true))
             return id
         }
+        flushGateway()
+        return id
     }
 
     // MARK: Inspection

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Everything the Discord simulator knows, behind one Mutex in `DiscordSimulator`.
@@ -45,7 +46,29 @@ struct DiscordState: Sendable {
         var channelID: String
     }
 
+    struct User: Sendable {
+        var id: String
+        var username: String
+        var globalName: String?
+    }
+
+    struct Role: Sendable {
+        var id: String
+        var guildID: String
+        var name: String
+    }
+
     var bots: [String: Bot] = [:]
+    var users: [String: User] = [:]
+    var roles: [String: Role] = [:]
+    /// Message events for the Gateway, noted by `store` and sent by `flushGateway`.
+    /// Interaction signing keys by application id.
+    var applicationKeys: [String: Curve25519.Signing.PrivateKey] = [:]
+    /// Interaction tokens handed out, and their application.
+    var interactionTokens: [String: String] = [:]
+    var originalResponses: [String: [SimulatorJSON]] = [:]
+    var commands: [String: [SimulatorJSON]] = [:]
+    var gatewayOutbox: [(event: String, messageID: String)] = []
     var channels: [String: Channel] = [:]
     var webhooks: [String: Webhook] = [:]
     var messages: [String: DiscordSimulator.PostedMessage] = [:]
@@ -90,7 +113,16 @@ struct DiscordState: Sendable {
     }
 
     mutating func store(_ message: DiscordSimulator.PostedMessage) {
-        if messages[message.id] == nil { channels[message.channelID]?.order.append(message.id) }
+        if let previous = messages[message.id] {
+            if message.deleted && !previous.deleted {
+                gatewayOutbox.append(("MESSAGE_DELETE", message.id))
+            } else if !message.deleted && message.editedTimestamp != previous.editedTimestamp {
+                gatewayOutbox.append(("MESSAGE_UPDATE", message.id))
+            }
+        } else {
+            channels[message.channelID]?.order.append(message.id)
+            gatewayOutbox.append(("MESSAGE_CREATE", message.id))
+        }
         messages[message.id] = message
     }
 }

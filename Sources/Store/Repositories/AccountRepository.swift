@@ -124,6 +124,16 @@ public struct AccountRepository: Sendable {
         try await discordAccounts(where: "WHERE a.id = \(id)").first
     }
 
+    /// The bot account of a Discord application (interactions name their application).
+    public func discord(applicationID: Int64) async throws -> DiscordAccountRecord? {
+        try await discordAccounts(where: "WHERE a.application_id = \(applicationID) AND a.kind = 'bot'").first
+    }
+
+    /// Every linked Discord bot and webhook (to recognise our own messages on the Gateway).
+    public func allDiscord() async throws -> [DiscordAccountRecord] {
+        try await discordAccounts(where: "ORDER BY a.id")
+    }
+
     public func discord(userID: Int64) async throws -> [DiscordAccountRecord] {
         try await discordAccounts(where: "WHERE a.user_id = \(userID) ORDER BY a.id")
     }

@@ -6,11 +6,14 @@ public struct MessageLink: Sendable, Equatable {
     public let part: Int
     public let destChatID: Int64
     public let destMessageID: Int64
+    /// When the copy was sent (Telegram only deletes for 48 hours); nil when not read.
+    public let createdAt: Date?
 
-    public init(part: Int, destChatID: Int64, destMessageID: Int64) {
+    public init(part: Int, destChatID: Int64, destMessageID: Int64, createdAt: Date? = nil) {
         self.part = part
         self.destChatID = destChatID
         self.destMessageID = destMessageID
+        self.createdAt = createdAt
     }
 }
 
@@ -61,12 +64,12 @@ public struct DeliveryRepository: Sendable {
     public func links(pairID: Int64, sourceMessageID: Int64) async throws -> [MessageLink] {
         try await client.query(
             """
-            SELECT part, dest_chat_id, dest_message_id FROM message_links
+            SELECT part, dest_chat_id, dest_message_id, created_at FROM message_links
             WHERE pair_id = \(pairID) AND source_message_id = \(sourceMessageID) ORDER BY part
             """
         ).collect().map { row in
-            let (part, chat, message) = try row.decode((Int16, Int64, Int64).self)
-            return MessageLink(part: Int(part), destChatID: chat, destMessageID: message)
+            let (part, chat, message, created) = try row.decode((Int16, Int64, Int64, Date).self)
+            return MessageLink(part: Int(part), destChatID: chat, destMessageID: message, createdAt: created)
         }
     }
 

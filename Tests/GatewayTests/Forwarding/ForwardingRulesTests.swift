@@ -146,7 +146,7 @@ extension ForwardingRulesTests {
             #expect(stored.range(of: Data("source_token_for_tests".utf8)) == nil)
 
             world.telegram.addChat(id: channel, type: .channel, title: "Announcements")
-            try await PairRepository(client: world.app.app.postgres).create(
+            _ = try await PairRepository(client: world.app.app.postgres).create(
                 Pair(
                     id: 0, userID: world.userID,
                     source: .init(platform: .telegram, accountID: world.sourceBot, chatID: channel),

@@ -22,6 +22,8 @@ struct ForwardingWorld {
     static let discordBotToken = "MTAwMDAwMDAwMDAwMDAwMDAx.simulated.bot-token-for-tests"
     static let webhookID = "950000000000000001"
     static let webhookToken = "simulated-webhook-token-for-tests"
+    static let discordApplication = "100000000000000003"
+    static let discordGuild = "800000000000000001"
 
     let app: TestApp
     let database: TestDatabase
@@ -76,6 +78,10 @@ struct ForwardingWorld {
                 config.platforms.telegramBotPerSecond = 1000
                 config.platforms.albumWindow = .milliseconds(300)
                 config.jobs.pollInterval = .milliseconds(200)
+                // Gateway sessions start within a second of linking and reconnect at once.
+                config.discord.gatewayLease = .seconds(3)
+                config.discord.identifyInterval = .milliseconds(50)
+                config.discord.reconnectBase = .milliseconds(50)
                 configure(&config)
             } _: { app in
                 let user = try await UserRepository(client: app.app.postgres).create(
@@ -87,7 +93,10 @@ struct ForwardingWorld {
                     userID: user.id, token: BotToken(destinationToken)!)
                 let webhook = try await linking.linkDiscordWebhook(
                     userID: user.id, url: "\(discordBase)/api/webhooks/\(webhookID)/\(webhookToken)", name: "general")
-                let bot = try await linking.linkDiscordBot(userID: user.id, token: DiscordToken(discordBotToken)!)
+                let bot = try await linking.linkDiscordBot(
+                    userID: user.id, token: DiscordToken(discordBotToken)!,
+                    applicationID: Int64(discordApplication),
+                    publicKey: discord.applicationPublicKey(discordApplication))
                 let world = ForwardingWorld(
                     app: app, database: database, telegram: telegram, discord: discord, userID: user.id,
                     sourceBot: source.id, destinationBot: destination.id, discordWebhook: webhook.id,
@@ -130,6 +139,36 @@ struct ForwardingWorld {
                 id: 0, userID: userID,
                 source: .init(platform: .telegram, accountID: sourceBot, chatID: Self.sourceChat),
                 destination: target, delaySeconds: delaySeconds, options: options))
+    }
+
+    /// Creates an active pair from a Discord channel (read by the bot's Gateway session).
+    @discardableResult
+    func discordPair(
+        from channel: String = discordChannel, to destination: Destination, options: PairOptions = PairOptions()
+    )
+        async throws -> Pair
+    {
+        let target: Pair.Endpoint
+        switch destination {
+        case .telegram:
+            target = .init(platform: .telegram, accountID: destinationBot, chatID: Self.destinationChat)
+        case .discordWebhook:
+            target = .init(platform: .discord, accountID: discordWebhook, chatID: Int64(Self.discordChannel)!)
+        case .discordBot:
+            target = .init(platform: .discord, accountID: discordBot, chatID: Int64(Self.discordBotChannel)!)
+        }
+        return try await PairRepository(client: app.app.postgres).create(
+            Pair(
+                id: 0, userID: userID,
+                source: .init(platform: .discord, accountID: discordBot, chatID: Int64(channel)!),
+                destination: target, options: options))
+    }
+
+    /// Waits until the bot's Gateway session is connected (identified or resumed).
+    func waitForGatewaySession() async throws {
+        try await waitUntil("the Discord bot's Gateway session is live") {
+            discord.gatewayStats(token: Self.discordBotToken).live == 1
+        }
     }
 
     func pairRecord(_ id: Int64) async throws -> Pair? {
