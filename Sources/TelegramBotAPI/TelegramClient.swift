@@ -131,6 +131,12 @@ extension TelegramClient {
         try await call("getMe", token: token, parameters: NoParameters())
     }
 
+    /// The chat as this bot sees it; fails when the bot is not in it.
+    public func getChat(chatID: Int64, token: BotToken) async throws(TelegramError) -> TelegramChat {
+        struct Parameters: Encodable { var chatId: Int64 }
+        return try await call("getChat", token: token, parameters: Parameters(chatId: chatID))
+    }
+
     @discardableResult
     public func setWebhook(_ parameters: SetWebhook, token: BotToken) async throws(TelegramError) -> Bool {
         try await call("setWebhook", token: token, parameters: parameters)

@@ -90,10 +90,14 @@ struct DiscordCommands: Sendable {
                 return .message("`to_telegram` must be a numeric Telegram chat id, like -1001234567890.")
             }
             let bots = try await accountRepository.telegram(userID: target.userID).filter { $0.status == "active" }
-            guard let bot = bots.first else {
+            guard !bots.isEmpty else {
                 return .message("Link a Telegram bot to your AutoForwardX account first; it posts the copies.")
             }
-            destination = Pair.Endpoint(platform: .telegram, accountID: bot.id, chatID: chatID)
+            guard let bot = await firstBot(in: chatID, among: bots.map(\.id)) else {
+                return .message(
+                    "None of your Telegram bots is in chat \(chatID). Add one to the chat (as an admin in channels).")
+            }
+            destination = Pair.Endpoint(platform: .telegram, accountID: bot, chatID: chatID)
         default:
             return .message("Give exactly one destination: `to_channel` or `to_telegram`.")
         }
@@ -109,6 +113,15 @@ struct DiscordCommands: Sendable {
         } catch let error as StoreError {
             return .message("Could not create the pair: \(error).")
         }
+    }
+
+    /// The first of the user's bots that can see the chat (Telegram answers getChat only to members).
+    private func firstBot(in chatID: Int64, among accounts: [Int64]) async -> Int64? {
+        for id in accounts {
+            guard let bot = try? await runtime.accounts.telegram(id: id) else { continue }
+            if (try? await runtime.platforms.telegram.getChat(chatID: chatID, token: bot.token)) != nil { return id }
+        }
+        return nil
     }
 
     private func list() async throws -> InteractionResponse {
@@ -142,22 +155,15 @@ struct DiscordCommands: Sendable {
         guard let messageID = interaction.data?.targetId, let channelID = interaction.channelId else {
             return .message("Discord sent no target message.")
         }
-        let pairs = try await ownPairs().filter { $0.status == .active }
+        // Pairs reading from this bot know how to fetch its messages and media.
+        let pairs = try await ownPairs().filter {
+            $0.status == .active && $0.source.platform == .discord && $0.source.accountID == target.id
+        }
         guard !pairs.isEmpty else { return .message("No active pairs to forward through.") }
-        var response = InteractionResponse.message("Forward this message to:")
-        response.components = [
-            [
-                "type": 1,
-                "components": [
-                    [
-                        "type": 3, "custom_id": "forward:\(channelID):\(messageID)", "placeholder": "Choose a pair",
-                        "options": pairs.prefix(25).map { pair -> [String: any Sendable] in
-                            ["label": String(pair.name.prefix(100)), "value": String(pair.id)]
-                        },
-                    ] as [String: any Sendable]
-                ],
-            ]
-        ]
+        let menu = SelectMenuRow(
+            customID: "forward:\(channelID):\(messageID)", placeholder: "Choose a pair",
+            choices: pairs.prefix(25).map { .init(label: String($0.name.prefix(100)), value: String($0.id)) })
+        let response = InteractionResponse(type: 4, content: "Forward this message to:", components: [menu])
         return response
     }
 

@@ -12,7 +12,7 @@ struct DiscordInteraction: Decodable, Sendable {
 
     struct Option: Decodable, Sendable {
         var name: String
-        var type: Int
+        var type: Int?
         var value: Value?
         var options: [Option]?
     }
@@ -115,13 +115,45 @@ enum InteractionSignature {
     }
 }
 
+/// A select menu in an action row, the only component the commands send.
+struct SelectMenuRow: Encodable, Sendable {
+    struct Choice: Encodable, Sendable {
+        var label: String
+        var value: String
+    }
+
+    struct Menu: Encodable, Sendable {
+        var type = 3
+        var customId: String
+        var placeholder: String
+        var options: [Choice]
+    }
+
+    var type = 1
+    var components: [Menu]
+
+    init(customID: String, placeholder: String, choices: [Choice]) {
+        components = [Menu(customId: customID, placeholder: placeholder, options: choices)]
+    }
+}
+
 /// What the endpoint answers: a callback type and, for messages, their content.
-struct InteractionResponse: Sendable {
+struct InteractionResponse: Encodable, Sendable {
+    struct MessageData: Encodable, Sendable {
+        var content: String?
+        var flags: Int?
+        var components: [SelectMenuRow]?
+    }
+
     var type: Int
-    var content: String?
-    var ephemeral = true
-    /// Message components as Discord's JSON objects.
-    var components: [[String: any Sendable]]?
+    var data: MessageData?
+
+    init(type: Int, content: String? = nil, ephemeral: Bool = true, components: [SelectMenuRow]? = nil) {
+        self.type = type
+        if type != 1 {
+            data = MessageData(content: content, flags: ephemeral ? 64 : nil, components: components)
+        }
+    }
 
     static let pong = InteractionResponse(type: 1)
 
@@ -135,12 +167,6 @@ struct InteractionResponse: Sendable {
     }
 
     var json: Foundation.Data {
-        var data: [String: Any] = [:]
-        if let content { data["content"] = content }
-        if ephemeral && type != 1 { data["flags"] = 64 }
-        if let components { data["components"] = components }
-        var object: [String: Any] = ["type": type]
-        if type != 1 { object["data"] = data }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Foundation.Data()
+        (try? JSONEncoder.discord.encode(self)) ?? Foundation.Data(#"{"type":1}"#.utf8)
     }
 }
