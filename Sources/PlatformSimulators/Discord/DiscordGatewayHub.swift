@@ -105,6 +105,18 @@ final class DiscordGatewayHub: Sendable {
             let id = UUID()
             let interval = self.state.withLock { $0.heartbeatInterval }
             continuation.yield(.text(#"{"op":10,"d":{"heartbeat_interval":\#(interval)},"s":null,"t":null}"#))
+            // A peer that vanishes (killed, no close frame) ends the inbound stream with an error;
+            // the connection is gone either way.
+            defer {
+                self.state.withLock { state in
+                    if let live = state.live.removeValue(forKey: id) {
+                        if let sessionID = live.sessionID, state.sessions[sessionID]?.connection == id {
+                            state.sessions[sessionID]?.connection = nil
+                        }
+                        self.update(live.token, in: &state) { $0.live -= 1 }
+                    }
+                }
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await item in stream {
@@ -127,12 +139,6 @@ final class DiscordGatewayHub: Sendable {
                 }
                 _ = try await group.next()
                 group.cancelAll()
-            }
-            self.state.withLock { state in
-                if let live = state.live.removeValue(forKey: id) {
-                    if let sessionID = live.sessionID { state.sessions[sessionID]?.connection = nil }
-                    self.update(live.token, in: &state) { $0.live -= 1 }
-                }
             }
         }
     }

@@ -63,11 +63,17 @@ import Testing
             let killed = ContinuousClock.now
             try world.discord.postUserMessage(
                 channelID: ForwardingWorld.discordChannel, authorID: "300000000000000001", content: "while moving")
-            try await world.waitUntil("the second instance runs the session", timeout: .seconds(30)) {
+            let before = world.discord.gatewayStats(token: token)
+            try await world.waitUntil(
+                "the second instance runs the session (\(second.output.stderr.suffix(2000)))", timeout: .seconds(30)
+            ) {
                 let stats = world.discord.gatewayStats(token: token)
-                return stats.connections == 2 && stats.live == 1
+                let owner = try await world.count(
+                    "SELECT count(*) FROM discord_gateway_sessions WHERE owner LIKE 'second@%'")
+                return owner == 1 && stats.live == 1 && stats.connections > before.connections
             }
             let takeover = ContinuousClock.now - killed
+            print("Gateway session taken over \(takeover) after its owner was killed (lease \(Self.lease) s)")
             // The lease lapses at most `lease` after its last renewal, and the survivor looks every
             // third of it; a little more for the connection itself.
             #expect(takeover < .seconds(Self.lease) * 4 / 3 + .seconds(2), "took \(takeover)")
@@ -76,8 +82,8 @@ import Testing
             }
             #expect(world.telegramCopies.map(\.text) == ["before", "while moving"])
             let stats = world.discord.gatewayStats(token: token)
-            #expect(stats.identifies == 1, "the survivor resumed rather than identifying again")
-            #expect(stats.resumes == 1)
+            #expect(stats.identifies == before.identifies, "the survivor resumed rather than identifying again")
+            #expect(stats.resumes > before.resumes)
             #expect(stats.maxLive == 1)
             #expect(
                 try await world.count("SELECT count(*) FROM discord_gateway_sessions WHERE owner LIKE 'second@%'") == 1)
