@@ -138,9 +138,10 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Store", "TestSupport", "PlatformSimulators", "Forwarding",
+                "Gateway", "Store", "TestSupport", "PlatformSimulators", "Forwarding", "DiscordAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
     ]
 )

@@ -118,7 +118,10 @@ final class DiscordGatewayService: Service, Sendable {
         let sink = GatewayEventSink(
             accountID: id, plan: target.plan, runtime: runtime, ingest: ingest,
             ownAuthors: { [self] in ownAuthors.withLock { $0 } },
-            identifySlot: { [self] in try await waitForIdentify(id) }, logger: sessionLogger)
+            identifySlot: { [self, sessionLogger] in
+                try await waitForIdentify(id, token: token, logger: sessionLogger)
+            },
+            logger: sessionLogger)
         let resume = lease.sessionID.flatMap { sessionID in
             lease.resumeURL.map {
                 GatewayResumeState(sessionID: sessionID, sequence: Int(lease.sequence ?? 0), resumeURL: $0)
@@ -197,8 +200,17 @@ final class DiscordGatewayService: Service, Sendable {
         return url
     }
 
-    /// Spaces one bot's identifies `identifyInterval` apart.
-    private func waitForIdentify(_ id: Int64) async throws {
+    /// Spaces one bot's identifies `identifyInterval` apart, and waits out Discord's daily
+    /// session-start budget when Get Gateway Bot says it is spent.
+    private func waitForIdentify(_ id: Int64, token: DiscordToken, logger: Logger) async throws {
+        if let limit = try? await runtime.platforms.discord.gatewayBot(token: token).sessionStartLimit,
+            limit.remaining <= 0
+        {
+            logger.warning(
+                "Discord's session start limit is used up; waiting for it to reset",
+                metadata: ["reset_after_ms": "\(limit.resetAfter)"])
+            try await Task.sleep(for: .milliseconds(max(0, limit.resetAfter)))
+        }
         let interval = configuration.identifyInterval
         let wait = lastIdentify.withLock { last -> Duration in
             let now = ContinuousClock.now
