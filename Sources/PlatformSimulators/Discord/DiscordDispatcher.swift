@@ -130,12 +130,16 @@ extension DiscordSimulator {
     {
         switch (actor, route.template, method) {
         case (.bot, "/gateway/bot", _):
+            let (remaining, resetAfter) = gateway.state.withLock {
+                ($0.sessionStartRemaining, $0.sessionStartResetAfter)
+            }
             return .json(
                 200,
                 [
                     "url": .string(gatewayURL), "shards": 1,
                     "session_start_limit": [
-                        "total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1,
+                        "total": 1000, "remaining": .int(Int64(remaining)), "reset_after": .int(Int64(resetAfter)),
+                        "max_concurrency": 1,
                     ],
                 ])
         case (.bot(let bot), "/applications/{application.id}/commands", _):

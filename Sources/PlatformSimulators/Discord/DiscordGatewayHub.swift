@@ -34,6 +34,9 @@ final class DiscordGatewayHub: Sendable {
         var deniedMessageContent: Set<String> = []
         var silentHeartbeats: Set<String> = []
         var nextSession = 1
+        /// What Get Gateway Bot reports as `session_start_limit`.
+        var sessionStartRemaining = 999
+        var sessionStartResetAfter = 86_400_000
         /// False: Gateway upgrades are refused (an outage; sessions wait to resume).
         var available = true
         var baseURL = ""

@@ -52,6 +52,14 @@ extension DiscordSimulator {
         if !available { gateway.send(.close(1001), token: "") }
     }
 
+    /// What Get Gateway Bot reports as the day's remaining session starts.
+    public func setSessionStartLimit(remaining: Int, resetAfterMilliseconds: Int) {
+        gateway.state.withLock {
+            $0.sessionStartRemaining = remaining
+            $0.sessionStartResetAfter = resetAfterMilliseconds
+        }
+    }
+
     /// Sends op 7 Reconnect to the bot's connections.
     public func requestGatewayReconnect(token: String) {
         gateway.send(.text(#"{"op":7,"d":null,"s":null,"t":null}"#), token: token)

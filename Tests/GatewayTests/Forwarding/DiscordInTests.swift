@@ -187,4 +187,16 @@ import Testing
             #expect(world.discord.gatewayStats(token: token).live == 0)
         }
     }
+
+    @Test func aSpentSessionStartBudgetIsWaitedOut() async throws {
+        try await ForwardingWorld.run(prepare: { _, discord in
+            discord.setSessionStartLimit(remaining: 0, resetAfterMilliseconds: 60_000)
+        }) { world in
+            try await world.waitUntil("the gateway asked Discord for its session budget") {
+                world.discord.allRequests.filter { $0.route == "/gateway/bot" }.count >= 2
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(world.discord.gatewayStats(token: ForwardingWorld.discordBotToken).identifies == 0)
+        }
+    }
 }

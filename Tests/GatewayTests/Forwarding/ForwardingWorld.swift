@@ -44,6 +44,7 @@ struct ForwardingWorld {
     /// Runs `body` with everything started, then stops it all and drops the database.
     static func run(
         configure: (inout AppConfig) -> Void = { _ in },
+        prepare: (TelegramSimulator, DiscordSimulator) -> Void = { _, _ in },
         _ body: (ForwardingWorld) async throws -> Void
     ) async throws {
         let certificates = try await TestCertificates.shared()
@@ -59,6 +60,7 @@ struct ForwardingWorld {
         discord.addChannel(id: discordChannel, guildID: "800000000000000001", name: "general")
         discord.addChannel(id: discordBotChannel, guildID: "800000000000000001", name: "announcements")
         discord.addWebhook(id: webhookID, token: webhookToken, channelID: discordChannel, name: "AFX")
+        prepare(telegram, discord)
         let telegramBase = try await telegram.start()
         let discordBase: String
         do {
