@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOWebSocket
+import ServiceLifecycle
 import Synchronization
 
 /// What a Gateway session reports to its owner.
@@ -26,9 +27,10 @@ public struct GatewayFatalClose: Error, CustomStringConvertible {
 }
 
 /// One bot's Gateway connection over its lifetime: Hello, Identify or Resume, heartbeats with ACK
-/// tracking, reconnects with backoff, and resumes from the last stored sequence. `run` returns
-/// when the task is cancelled and throws `GatewayFatalClose` when Discord says not to come back.
-public final class GatewaySession: Sendable {
+/// tracking, reconnects with backoff, and resumes from the last stored sequence. A `Service`:
+/// `run` returns on graceful shutdown or cancellation (closing resumably) and throws
+/// `GatewayFatalClose` when Discord says not to come back.
+public final class GatewaySession: Service, Sendable {
     public struct Configuration: Sendable {
         /// Where to connect when there is no session to resume (from Get Gateway Bot).
         public var gatewayURL: String
@@ -73,6 +75,10 @@ public final class GatewaySession: Sendable {
     public var resumeState: GatewayResumeState? { resume.withLock { $0 } }
 
     public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.runUntilCancelled() }
+    }
+
+    private func runUntilCancelled() async throws {
         var failures = 0
         while !Task.isCancelled {
             let outcome: Connection.Outcome

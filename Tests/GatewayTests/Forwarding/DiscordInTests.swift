@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    @Test func copiesOlderThanTelegramsDeleteWindowAreLeftAndLogged() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.discordPair(to: .telegram)
+            try await world.waitForGatewaySession()
+            let id = try world.discord.postUserMessage(
+                channelID: ForwardingWorld.discordChannel, authorID: Self.author, content: "old news")
+            try await world.waitUntil("the copy exists") { world.telegramCopies.count == 1 }
+            // As if the copy had been sent two days ago: Telegram no longer lets a bot delete it.
+            _ = try await world.count("UPDATE message_links SET created_at = now() - interval '49 hours' RETURNING 1")
+            try world.discord.deleteUserMessage(id: id)
+            try await world.waitUntil("the delete is logged as skipped") {
+                try await world.count(
+                    "SELECT count(*) FROM message_logs WHERE event = 'delete' AND outcome = 'skipped' AND error LIKE '%48 h%'"
+                ) == 1
+            }
+            #expect(world.telegramCopies.first?.deleted == false)
+            #expect(world.telegram.calls(method: "deleteMessage").isEmpty)
+        }
+    }
+
     @Test func attachmentsAndRepliesTravelToTelegram() async throws {
         try await ForwardingWorld.run { world in
             people(world.discord)

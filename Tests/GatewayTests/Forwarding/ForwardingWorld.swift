@@ -127,20 +127,23 @@ struct ForwardingWorld {
     func pair(to destination: Destination, options: PairOptions = PairOptions(), delaySeconds: Int = 0) async throws
         -> Pair
     {
-        let target: Pair.Endpoint
-        switch destination {
-        case .telegram:
-            target = .init(platform: .telegram, accountID: destinationBot, chatID: Self.destinationChat)
-        case .discordWebhook:
-            target = .init(platform: .discord, accountID: discordWebhook, chatID: Int64(Self.discordChannel)!)
-        case .discordBot:
-            target = .init(platform: .discord, accountID: discordBot, chatID: Int64(Self.discordBotChannel)!)
-        }
+        let target = endpoint(destination)
         return try await PairRepository(client: app.app.postgres).create(
             Pair(
                 id: 0, userID: userID,
                 source: .init(platform: .telegram, accountID: sourceBot, chatID: Self.sourceChat),
                 destination: target, delaySeconds: delaySeconds, options: options))
+    }
+
+    func endpoint(_ destination: Destination) -> Pair.Endpoint {
+        switch destination {
+        case .telegram:
+            .init(platform: .telegram, accountID: destinationBot, chatID: Self.destinationChat)
+        case .discordWebhook:
+            .init(platform: .discord, accountID: discordWebhook, chatID: Int64(Self.discordChannel)!)
+        case .discordBot:
+            .init(platform: .discord, accountID: discordBot, chatID: Int64(Self.discordBotChannel)!)
+        }
     }
 
     /// Creates an active pair from a Discord channel (read by the bot's Gateway session).
@@ -150,15 +153,7 @@ struct ForwardingWorld {
     )
         async throws -> Pair
     {
-        let target: Pair.Endpoint
-        switch destination {
-        case .telegram:
-            target = .init(platform: .telegram, accountID: destinationBot, chatID: Self.destinationChat)
-        case .discordWebhook:
-            target = .init(platform: .discord, accountID: discordWebhook, chatID: Int64(Self.discordChannel)!)
-        case .discordBot:
-            target = .init(platform: .discord, accountID: discordBot, chatID: Int64(Self.discordBotChannel)!)
-        }
+        let target = endpoint(destination)
         return try await PairRepository(client: app.app.postgres).create(
             Pair(
                 id: 0, userID: userID,
