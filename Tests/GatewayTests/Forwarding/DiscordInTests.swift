@@ -58,7 +58,9 @@ import Testing
             try await world.waitForGatewaySession()
             let id = try world.discord.postUserMessage(
                 channelID: ForwardingWorld.discordChannel, authorID: Self.author, content: "old news")
-            try await world.waitUntil("the copy exists") { world.telegramCopies.count == 1 }
+            try await world.waitUntil("the copy is recorded") {
+                try await world.count("SELECT count(*) FROM message_links") == 1
+            }
             // As if the copy had been sent two days ago: Telegram no longer lets a bot delete it.
             _ = try await world.count("UPDATE message_links SET created_at = now() - interval '49 hours' RETURNING 1")
             try world.discord.deleteUserMessage(id: id)
