@@ -29,6 +29,9 @@ import Testing
             "AFX_DISCORD_GATEWAY_IDENTIFY_INTERVAL": "100ms",
             "AFX_DISCORD_GATEWAY_RECONNECT_BASE": "100ms",
             "AFX_JOBS_POLL_INTERVAL": "200ms",
+            // A job the killed instance was running (or had finished without its completion written
+            // yet) holds its pair's order until its lease lapses; keep that short here.
+            "AFX_JOBS_LEASE": "3s",
         ]
     }
 
