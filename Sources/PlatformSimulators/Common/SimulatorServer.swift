@@ -38,16 +38,18 @@ final class SimulatorServer: Sendable {
         let webSocket = self.webSocket
         let app = Application(
             responder: SimulatorResponder(handler: handler, maxBodySize: maxBodySize),
-            server: .http1WebSocketUpgrade { request, _, _ in
-                let target = request.path ?? ""
-                let (path, query) =
-                    target.firstIndex(of: "?").map {
-                        (String(target[..<$0]), String(target[target.index(after: $0)...]))
-                    }
-                    ?? (target, "")
-                guard let handler = webSocket?(path, query) else { return .dontUpgrade }
-                return .upgrade([:], handler)
-            },
+            server: webSocket == nil
+                ? .http1()
+                : .http1WebSocketUpgrade { request, _, _ in
+                    let target = request.path ?? ""
+                    let (path, query) =
+                        target.firstIndex(of: "?").map {
+                            (String(target[..<$0]), String(target[target.index(after: $0)...]))
+                        }
+                        ?? (target, "")
+                    guard let handler = webSocket?(path, query) else { return .dontUpgrade }
+                    return .upgrade([:], handler)
+                },
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -152,8 +152,11 @@ extension DiscordSimulator {
 
     /// Sends what `DiscordState.store` noted to the Gateway, as the message is now.
     func flushGateway() {
+        // Without a session nobody would read them (and building them costs, under load).
+        let listening = gateway.state.withLock { state in state.sessions.values.contains { !$0.invalid } }
         let events = state.withLock { state -> [(String, SimulatorJSON)] in
             defer { state.gatewayOutbox = [] }
+            guard listening, !state.gatewayOutbox.isEmpty else { return [] }
             return state.gatewayOutbox.compactMap { event, id in
                 guard let message = state.messages[id] else { return nil }
                 let guild = state.channels[message.channelID]?.guildID

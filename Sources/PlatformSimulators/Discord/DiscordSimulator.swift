@@ -13,16 +13,18 @@ public final class DiscordSimulator: Sendable {
     static let maxFileSize = 10 * 1024 * 1024
     static let maxRequestSize = 25 * 1024 * 1024
 
-    public init() {}
+    let servesGateway: Bool
+
+    /// - Parameter servesGateway: false serves REST only (plain HTTP/1.1, as the benchmarks want).
+    public init(servesGateway: Bool = true) {
+        self.servesGateway = servesGateway
+    }
 
     /// Starts serving and returns the base URL ("http://127.0.0.1:51234", no trailing slash).
     public func start(host: String = "127.0.0.1", port: Int = 0) async throws -> String {
         let newServer = SimulatorServer(
             name: "discord", maxBodySize: Self.maxRequestSize + 1024 * 1024,
-            webSocket: { [self] path, _ in
-                guard path == "/gateway", gateway.state.withLock({ $0.available }) else { return nil }
-                return gateway.handler(guilds: { self.guildsJSON() }, bots: { self.gatewayBotUser(token: $0) })
-            }
+            webSocket: servesGateway ? gatewayRoute : nil
         ) { [self] request in
             let response = await handle(request)
             flushGateway()
@@ -43,6 +45,13 @@ public final class DiscordSimulator: Sendable {
         } catch {
             server.withLock { $0 = nil }
             throw error
+        }
+    }
+
+    private var gatewayRoute: SimulatorServer.WebSocketRoute {
+        { [self] path, _ in
+            guard path == "/gateway", gateway.state.withLock({ $0.available }) else { return nil }
+            return gateway.handler(guilds: { self.guildsJSON() }, bots: { self.gatewayBotUser(token: $0) })
         }
     }
 

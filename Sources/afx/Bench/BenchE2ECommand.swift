@@ -33,7 +33,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "afx.bench")
         logger.logLevel = .warning
-        let discord = DiscordSimulator()
+        let discord = DiscordSimulator(servesGateway: false)
         let discordBase = try await discord.start()
         let database = try await BenchDatabase.make(logger: logger)
         var result: [String: Any] = [:]
