@@ -134,13 +134,13 @@ struct PairsCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIContext.with(options) { context in
                 let deliveries = DeliveryRepository(client: context.client)
-                for log in try await deliveries.messageLogs(pairID: id, limit: limit) {
+                for log in try await deliveries.messageLogs(pairID: id, limit: limit).items {
                     let latency = log.latencyMS.map { " \($0) ms" } ?? ""
                     print(
                         "\(log.createdAt)  \(log.event) \(log.sourceMessageID ?? 0) → \(log.destMessageID ?? 0)  \(log.outcome)\(latency)\(log.error.map { "  \($0)" } ?? "")"
                     )
                 }
-                for error in try await deliveries.errorLogs(pairID: id, limit: limit) {
+                for error in try await deliveries.errorLogs(pairID: id, limit: limit).items {
                     print("\(error.createdAt)  ERROR \(error.code): \(error.message)")
                 }
             }

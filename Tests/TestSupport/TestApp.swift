@@ -31,6 +31,7 @@ public struct TestApp: Sendable {
         config.database.requestTimeout = .seconds(2)
         config.secrets.encryptionKey = Secret(Array(repeating: 7, count: 32))
         config.secrets.jwtSecret = Secret(String(repeating: "j", count: 40))
+        config.auth.bcryptCost = 4
         return config
     }
 

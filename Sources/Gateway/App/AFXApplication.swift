@@ -1,3 +1,4 @@
+import Forwarding
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -75,6 +76,7 @@ public func buildApplication(
     guard let encryptionKey = config.secrets.encryptionKey else {
         throw ConfigurationError(key: "encryptionKey", "required: set AFX_ENCRYPTION_KEY or AFX_ENCRYPTION_KEY_FILE")
     }
+    let plans = try PlanLoader.load(path: config.plansFile)
     let platforms = PlatformClients(config.platforms)
     let cipher = CredentialCipher(key: encryptionKey.value)
     let accounts = AccountDirectory(repository: AccountRepository(client: postgres), cipher: cipher)
@@ -83,7 +85,7 @@ public func buildApplication(
     let forwarding = ForwardingRuntime(
         client: postgres, queue: jobQueue, accounts: accounts, pairs: pairs, pairRepository: pairRepository,
         deliveries: DeliveryRepository(client: postgres), platforms: platforms, scheduler: SendScheduler(),
-        configuration: config.platforms)
+        configuration: config.platforms, gate: PlanGate(catalog: plans))
     let ingest = InboundIngest(
         client: postgres, queue: jobQueue, timeout: config.database.requestTimeout, logger: logger)
     let workers =
@@ -118,6 +120,25 @@ public func buildApplication(
         runtime: forwarding, accountRepository: accountRepository, maxAge: config.discord.interactionMaxAge,
         requestTimeout: config.database.requestTimeout
     ).addRoutes(to: webhooks)
+
+    let jwtSecret: String
+    if let secret = config.secrets.jwtSecret {
+        jwtSecret = secret.value
+    } else if config.environment == .development {
+        jwtSecret = OpaqueToken.generate()
+    } else {
+        throw ConfigurationError(key: "jwtSecret", "required: set AFX_JWT_SECRET or AFX_JWT_SECRET_FILE")
+    }
+    let sessions = SessionRepository(client: postgres, logger: logger)
+    let api = APIServices(
+        users: UserRepository(client: postgres), sessions: sessions, keys: APIKeyRepository(client: postgres),
+        pairs: pairRepository, accounts: accountRepository, gate: forwarding.gate,
+        tokens: SessionTokens(
+            secret: jwtSecret, sessions: sessions, accessTTL: config.auth.accessTokenTTL,
+            refreshTTL: config.auth.refreshTokenTTL),
+        hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost)),
+        limiter: RateLimiter(repository: RateLimitRepository(client: postgres)), configuration: config)
+    V1Routes.add(to: router, api: api, queue: jobQueue, client: postgres)
 
     let responder = GatewayResponder(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),

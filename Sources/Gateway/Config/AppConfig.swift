@@ -83,6 +83,21 @@ public struct AppConfig: Sendable {
         public var interactionMaxAge: Duration = .seconds(300)
     }
 
+    /// Sign-in and sessions.
+    public struct Auth: Sendable {
+        public var accessTokenTTL: Duration = .seconds(15 * 60)
+        public var refreshTokenTTL: Duration = .seconds(30 * 86400)
+        /// bcrypt cost (log2 rounds) for new password hashes.
+        public var bcryptCost: Int = 12
+        /// Sign-in attempts per minute, per client IP and per email.
+        public var signInPerMinute: Int = 10
+    }
+
+    /// The admin API answers only admins connecting from these networks.
+    public struct Admin: Sendable {
+        public var allowedNetworks: [IPNetwork] = [IPNetwork("127.0.0.1/32")!, IPNetwork("::1/128")!]
+    }
+
     public struct Secrets: Sendable {
         /// 32 bytes for AES-256-GCM encryption of credentials at rest.
         public var encryptionKey: Secret<[UInt8]>?
@@ -97,6 +112,10 @@ public struct AppConfig: Sendable {
     public var jobs = Jobs()
     public var platforms = Platforms()
     public var discord = Discord()
+    public var auth = Auth()
+    public var admin = Admin()
+    /// The plans catalog (`config/plans.yaml`).
+    public var plansFile: String = "config/plans.yaml"
     public var secrets = Secrets()
 
     public init() {}

@@ -164,6 +164,26 @@ enum Settings {
         Setting(key: "discord.interactions.maxAge", defaultValue: "5m") { config, text throws(ConfigValue.Invalid) in
             config.discord.interactionMaxAge = try ConfigValue.duration(text, in: .seconds(5) ... .seconds(3600))
         },
+        Setting(key: "plans.file", defaultValue: "config/plans.yaml") { config, text throws(ConfigValue.Invalid) in
+            guard !text.isEmpty else { throw ConfigValue.Invalid(expected: "expected the path of a plans YAML file") }
+            config.plansFile = text
+        },
+        Setting(key: "auth.accessTokenTtl", defaultValue: "15m") { config, text throws(ConfigValue.Invalid) in
+            config.auth.accessTokenTTL = try ConfigValue.duration(text, in: .seconds(10) ... .seconds(86400))
+        },
+        Setting(key: "auth.refreshTokenTtl", defaultValue: "30d") { config, text throws(ConfigValue.Invalid) in
+            config.auth.refreshTokenTTL = try ConfigValue.duration(text, in: .seconds(60) ... .seconds(365 * 86400))
+        },
+        Setting(key: "auth.bcryptCost", defaultValue: "12") { config, text throws(ConfigValue.Invalid) in
+            config.auth.bcryptCost = try ConfigValue.int(text, in: 4...16)
+        },
+        Setting(key: "auth.signInPerMinute", defaultValue: "10") { config, text throws(ConfigValue.Invalid) in
+            config.auth.signInPerMinute = try ConfigValue.int(text, in: 1...100_000)
+        },
+        Setting(key: "admin.allowedNetworks", defaultValue: "127.0.0.1/32,::1/128", kind: .list) {
+            config, text throws(ConfigValue.Invalid) in
+            config.admin.allowedNetworks = try ConfigValue.networks(text.split(separator: ",").map(String.init))
+        },
         Setting(key: "platforms.albumWindow", defaultValue: "1500ms") { config, text throws(ConfigValue.Invalid) in
             config.platforms.albumWindow = try ConfigValue.duration(text, in: .milliseconds(100) ... .seconds(30))
         },

@@ -102,16 +102,24 @@ struct DiscordCommands: Sendable {
             return .message("Give exactly one destination: `to_channel` or `to_telegram`.")
         }
         let name = options["name"].map { String($0.prefix(100)) } ?? "Discord \(from) → \(destination.chatID)"
+        let gate = runtime.gate
         do {
             let pair = try await runtime.pairRepository.create(
                 Pair(
                     id: 0, userID: target.userID, name: name,
                     source: Pair.Endpoint(platform: .discord, accountID: target.id, chatID: from),
-                    destination: destination))
+                    destination: destination)
+            ) { plan, existing in
+                try gate.checkNewPair(
+                    plan: PlanTier(rawValue: plan) ?? .free, existingPairs: existing, source: .discord,
+                    destination: destination.platform, delaySeconds: 0, options: PairOptions())
+            }
             runtime.pairs.invalidate()
             return .message("Pair #\(pair.id) created: <#\(from)> → \(describe(pair.destination)).")
         } catch let error as StoreError {
             return .message("Could not create the pair: \(error).")
+        } catch let refusal as PlanRefusal {
+            return .message("Could not create the pair: \(refusal.message).")
         }
     }
 
@@ -137,8 +145,21 @@ struct DiscordCommands: Sendable {
 
     private func setStatus(_ id: String?, _ status: Pair.Status) async throws -> InteractionResponse {
         guard let pair = try await ownPair(id) else { return .message("No such pair of this bot.") }
-        try await runtime.pairRepository.setStatus(
-            id: pair.id, status, reason: status == .paused ? "paused from Discord" : nil)
+        if status == .active {
+            let gate = runtime.gate
+            do {
+                _ = try await runtime.pairRepository.resume(userID: pair.userID, ids: [pair.id]) {
+                    plan, active, pairs in
+                    for pair in pairs {
+                        try gate.checkResume(plan: PlanTier(rawValue: plan) ?? .free, activePairs: active, pair: pair)
+                    }
+                }
+            } catch let refusal as PlanRefusal {
+                return .message("Could not resume pair #\(pair.id): \(refusal.message).")
+            }
+        } else {
+            try await runtime.pairRepository.setStatus(id: pair.id, .paused, reason: "paused from Discord")
+        }
         runtime.pairs.invalidate()
         return .message("Pair #\(pair.id) \(status == .paused ? "paused" : "resumed").")
     }

@@ -17,6 +17,8 @@ public struct ForwardingRuntime: Sendable {
     let platforms: PlatformClients
     let scheduler: SendScheduler
     let configuration: AppConfig.Platforms
+    /// Plan limits: which pairs route, with which features.
+    let gate: PlanGate
 
     /// The limits a send to a Telegram chat through a bot falls under.
     func telegramLimits(botUserID: Int64, chatID: Int64) -> [SendScheduler.Limit] {

@@ -1,3 +1,4 @@
+import Forwarding
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -72,6 +73,16 @@ extension APIError {
             return from(httpError: error, request: request)
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, code: "payload_too_large", "the request body is too large")
+        case let refusal as PlanRefusal:
+            return APIError(.forbidden, code: "plan_limit", refusal.message)
+        case let error as PairOptionsError:
+            return APIError(.unprocessableContent, code: "validation_failed", "options.\(error.message)")
+        case let error as StoreError:
+            switch error {
+            case .duplicate: return APIError(.conflict, code: "conflict", error.description)
+            case .notFound: return .notFound(error.description)
+            case .invalid: return APIError(.unprocessableContent, code: "validation_failed", error.description)
+            }
         case is DecodingError:
             return .badRequest(
                 "invalid_json", "the request body is not the JSON this endpoint expects: \(describe(error))")

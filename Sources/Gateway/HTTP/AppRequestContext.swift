@@ -10,6 +10,8 @@ public struct AppRequestContext: RequestContext {
     public let peerAddress: String?
     public var clientAddress: String?
     public var requestID: String = ""
+    /// Who is calling, once `Authenticator` has checked the bearer token (API routes only).
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -122,12 +122,16 @@ struct RouteJob: JobHandler {
     ) async throws {
         var jobs: [NewJob] = []
         var filtered: [Pair] = []
-        for pair in pairs {
-            if action != .create && !pair.options.forwardEdits { continue }
+        let plan = PlanTier(rawValue: event.plan) ?? .free
+        let gate = runtime.gate
+        for pair in pairs
+        where gate.allowsRoute(plan: plan, source: pair.source.platform, destination: pair.destination.platform) {
+            let options = gate.effectiveOptions(plan: plan, pair.options)
+            if action != .create && !options.forwardEdits { continue }
             let transformed: Message
             if action == .delete {
                 transformed = message
-            } else if let applied = MessageTransform.apply(pair.options, to: message) {
+            } else if let applied = MessageTransform.apply(options, to: message) {
                 transformed = applied
             } else {
                 filtered.append(pair)
@@ -137,7 +141,7 @@ struct RouteJob: JobHandler {
                 pairID: pair.id, action: action, sourceAccountID: event.accountID, sourceChatID: sourceChatID,
                 sourceMessageID: sourceMessageID, message: transformed, receivedAt: event.receivedAt,
                 albumKey: albumKey)
-            var delay = Duration.seconds(pair.delaySeconds)
+            var delay = Duration.seconds(gate.effectiveDelay(plan: plan, pair.delaySeconds))
             if albumKey != nil { delay += runtime.configuration.albumWindow }
             let unique = albumKey.map { "album:\(pair.id):\($0)" } ?? "deliver:\(pair.id):\(event.id)"
             jobs.append(

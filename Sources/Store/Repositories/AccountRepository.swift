@@ -165,6 +165,17 @@ public struct AccountRepository: Sendable {
         try await notifyChanged()
     }
 
+    /// Linked accounts of a user, Telegram and Discord together (what the plan limits).
+    public func count(userID: Int64) async throws -> Int {
+        Int(
+            try await client.query(
+                """
+                SELECT (SELECT count(*) FROM telegram_accounts WHERE user_id = \(userID))
+                    + (SELECT count(*) FROM discord_accounts WHERE user_id = \(userID))
+                """
+            ).collect().first!.decode(Int64.self))
+    }
+
     /// Tells every instance's account caches to forget.
     func notifyChanged() async throws {
         try await client.query("SELECT pg_notify(\(ChangeNotice.channel), \(ChangeNotice.accounts))")

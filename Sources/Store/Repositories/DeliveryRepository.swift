@@ -126,32 +126,6 @@ public struct DeliveryRepository: Sendable {
             VALUES (\(userID), \(pairID), \(source), \(code), \(message))
             """)
     }
-
-    public func messageLogs(pairID: Int64, limit: Int = 100) async throws -> [MessageLogRecord] {
-        try await client.query(
-            """
-            SELECT id, pair_id, source_message_id, dest_message_id, event, outcome, latency_ms, error, created_at
-            FROM message_logs WHERE pair_id = \(pairID) ORDER BY created_at DESC, id DESC LIMIT \(Int64(limit))
-            """
-        ).collect().map { row in
-            let r = try row.decode((Int64, Int64?, Int64?, Int64?, String, String, Int32?, String?, Date).self)
-            return MessageLogRecord(
-                id: r.0, pairID: r.1, sourceMessageID: r.2, destMessageID: r.3, event: r.4, outcome: r.5,
-                latencyMS: r.6.map(Int.init), error: r.7, createdAt: r.8)
-        }
-    }
-
-    public func errorLogs(pairID: Int64, limit: Int = 100) async throws -> [ErrorLogRecord] {
-        try await client.query(
-            """
-            SELECT id, pair_id, source, code, message, created_at FROM error_logs
-            WHERE pair_id = \(pairID) ORDER BY created_at DESC, id DESC LIMIT \(Int64(limit))
-            """
-        ).collect().map { row in
-            let r = try row.decode((Int64, Int64?, String, String, String, Date).self)
-            return ErrorLogRecord(id: r.0, pairID: r.1, source: r.2, code: r.3, message: r.4, createdAt: r.5)
-        }
-    }
 }
 
 /// The links of a delivered message and its log line, in one statement; prepared (planned once
