@@ -32,6 +32,8 @@ public struct TestApp: Sendable {
         config.secrets.encryptionKey = Secret(Array(repeating: 7, count: 32))
         config.secrets.jwtSecret = Secret(String(repeating: "j", count: 40))
         config.auth.bcryptCost = 4
+        // Suites share a database and sign in from one address; the limit has its own tests.
+        config.auth.signInPerMinute = 100_000
         return config
     }
 

@@ -35,12 +35,12 @@ public struct APIKeyRepository: Sendable {
                     INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at)
                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING \(Self.columns)
                     """)
-            try query.binds.append(userID)
-            try query.binds.append(name)
-            try query.binds.append(prefix)
+            query.binds.append(userID)
+            query.binds.append(name)
+            query.binds.append(prefix)
             try query.binds.append(Data(keyHash))
-            try query.binds.append(scopes)
-            try query.binds.append(expiresAt)
+            query.binds.append(scopes)
+            query.binds.append(expiresAt)
             return try Self.record(try await client.query(query).collect().first!)
         }
     }

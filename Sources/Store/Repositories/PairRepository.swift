@@ -174,15 +174,18 @@ extension PairRepository {
     ) async throws -> Pair {
         let options = String(decoding: try JSONEncoder().encode(pair.options), as: UTF8.self)
         let id = try await mappingConstraintErrors("a pair with this source and destination") {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT u.plan::text, (SELECT count(*) FROM forwarding_pairs WHERE user_id = u.id)
-                    FROM users u WHERE u.id = \(pair.userID) FOR UPDATE
-                    """, logger: logger
+            try await client.transaction(logger: logger) { connection in
+                // Lock first, count after: the count must see pairs committed by whoever held the
+                // lock before us, which a subquery of the locking statement would not (its
+                // snapshot predates the wait).
+                let locked = try await connection.query(
+                    "SELECT plan::text FROM users WHERE id = \(pair.userID) FOR UPDATE", logger: logger
                 ).collect()
-                guard let row = rows.first else { throw StoreError.notFound("user \(pair.userID)") }
-                let (plan, count) = try row.decode((String, Int64).self)
+                guard let row = locked.first else { throw StoreError.notFound("user \(pair.userID)") }
+                let plan = try row.decode(String.self)
+                let count = try await connection.query(
+                    "SELECT count(*) FROM forwarding_pairs WHERE user_id = \(pair.userID)", logger: logger
+                ).collect().first!.decode(Int64.self)
                 for endpoint in [pair.source, pair.destination] {
                     let owned = try await connection.query(Self.owns(pair.userID, endpoint), logger: logger).collect()
                     guard !owned.isEmpty else {
@@ -264,7 +267,7 @@ extension PairRepository {
         userID: Int64, ids: [Int64]?,
         check: @Sendable (_ plan: String, _ active: Int, _ resuming: [Pair]) throws -> Void
     ) async throws -> [Int64] {
-        let resumed = try await client.withTransaction(logger: logger) { connection in
+        let resumed = try await client.transaction(logger: logger) { connection in
             let plan = try await connection.query(
                 "SELECT plan::text FROM users WHERE id = \(userID) FOR UPDATE", logger: logger
             ).collect().first?.decode(String.self)

@@ -49,7 +49,7 @@ public struct SessionRepository: Sendable {
     public func rotate(
         tokenHash: [UInt8], newHash: [UInt8], expiresAt: Date, userAgent: String, ip: String?
     ) async throws -> RefreshOutcome {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT id, user_id, family_id, replaced_by IS NOT NULL, revoked_at IS NOT NULL, expires_at <= now()

@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// What a repository reports instead of a raw PostgreSQL error.
@@ -38,4 +39,16 @@ public enum ChangeNotice {
     public static let channel = "afx_changes"
     public static let accounts = "accounts"
     public static let pairs = "pairs"
+}
+
+extension PostgresClient {
+    /// `withTransaction` that rethrows what the body threw (postgres-nio wraps it), so callers see
+    /// `StoreError`, their own errors and constraint violations as such.
+    func transaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
 }
