@@ -60,6 +60,9 @@ struct AdminController {
         let id = try APIFormat.id(context, what: "user")
         let body = try await APIFormat.decode(UserUpdate.self, from: request, context: context)
         guard var user = try await api.users.find(id: id) else { throw APIError.notFound("no user \(id)") }
+        if id == (try context.caller().userID) && body.status == "suspended" {
+            throw APIFormat.validation("status", "an administrator cannot suspend their own account")
+        }
         var paused: [Int64] = []
         if let plan = body.plan {
             user = try await api.users.setPlan(id: id, plan: plan.rawValue)

@@ -51,6 +51,28 @@ import Testing
         }
     }
 
+    /// Routing applies the owner's plan at the time a message arrives: after a move to Free (which
+    /// leaves the pairs as they were), Telegram gets text without media or edits, Discord nothing.
+    @Test func theOwnersPlanDecidesWhatIsForwarded() async throws {
+        try await ForwardingWorld.run { world in
+            try await world.pair(to: .telegram)
+            try await world.pair(to: .discordWebhook)
+            _ = try await UserRepository(client: world.app.app.postgres).setPlan(id: world.userID, plan: "free")
+            let photo = try await world.post("the menu", kind: .photo, fileBytes: Data(repeating: 7, count: 300))
+            try await world.post("first barrier")
+            try await world.waitUntil("both messages reach Telegram") { world.telegramCopies.count == 2 }
+            let copy = try #require(world.telegramCopies.first)
+            #expect(copy.kind == .text)
+            #expect(copy.text?.contains("the menu") == true)
+
+            try await world.edit(photo, text: "the new menu")
+            try await world.post("second barrier")
+            try await world.waitUntil("the second barrier arrives") { world.telegramCopies.count == 3 }
+            #expect(world.telegramCopies.first?.isEdited == false)
+            #expect(world.discordMessages.isEmpty)
+        }
+    }
+
     @Test func pairOptionsFilterAndDecorate() async throws {
         try await ForwardingWorld.run { world in
             let options = PairOptions(
