@@ -7,6 +7,7 @@ public enum APIScope: String, Sendable, CaseIterable, Codable {
     case pairsRead = "pairs:read"
     case pairsWrite = "pairs:write"
     case accountsRead = "accounts:read"
+    case accountsWrite = "accounts:write"
     case analyticsRead = "analytics:read"
     case webhooksRead = "webhooks:read"
     case webhooksWrite = "webhooks:write"

@@ -9,7 +9,8 @@ import Store
 /// (public, rate-limited per IP), and everything else behind `Authenticator`.
 enum V1Routes {
     static func add(
-        to router: Router<AppRequestContext>, api: APIServices, queue: JobQueue, client: PostgresClient
+        to router: Router<AppRequestContext>, api: APIServices, linking: AccountLinking, queue: JobQueue,
+        client: PostgresClient
     ) {
         let v1 = router.group("v1").add(middleware: BodyLimitMiddleware(limit: api.configuration.server.bodyLimits.api))
         v1.get("openapi.yaml") { _, _ in
@@ -26,6 +27,7 @@ enum V1Routes {
         auth.addRoutes(to: signedIn)
         PairsController(api: api, logs: DeliveryRepository(client: client)).addRoutes(to: signedIn)
         APIKeysController(api: api).addRoutes(to: signedIn)
+        AccountsController(api: api, linking: linking).addRoutes(to: signedIn)
         let admin = signedIn.group("admin").add(
             middleware: AdminGuard(allowedNetworks: api.configuration.admin.allowedNetworks))
         AdminController(api: api, queue: queue, client: client).addRoutes(to: admin)

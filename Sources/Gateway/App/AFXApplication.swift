@@ -138,7 +138,8 @@ public func buildApplication(
             refreshTTL: config.auth.refreshTokenTTL),
         hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost)),
         limiter: RateLimiter(repository: RateLimitRepository(client: postgres)), configuration: config)
-    V1Routes.add(to: router, api: api, queue: jobQueue, client: postgres)
+    let linking = AccountLinking(client: postgres, cipher: cipher, platforms: platforms)
+    V1Routes.add(to: router, api: api, linking: linking, queue: jobQueue, client: postgres)
 
     let responder = GatewayResponder(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
@@ -179,7 +180,7 @@ public func buildApplication(
     if serveHTTP { services.append(http) }
     return AFXApplication(
         config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding,
-        linking: AccountLinking(client: postgres, cipher: cipher, platforms: platforms), workers: workers,
+        linking: linking, workers: workers,
         discordGateway: discordGateway,
         registry: registry, logger: logger,
         services: services)

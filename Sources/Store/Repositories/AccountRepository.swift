@@ -165,6 +165,23 @@ public struct AccountRepository: Sendable {
         try await notifyChanged()
     }
 
+    /// Deletes one of the user's accounts (and, by cascade, the pairs using it); false when the
+    /// user has no such account.
+    public func delete(platform: String, id: Int64, userID: Int64) async throws -> Bool {
+        let rows =
+            platform == "telegram"
+            ? try await client.query(
+                "DELETE FROM telegram_accounts WHERE id = \(id) AND user_id = \(userID) RETURNING id"
+            ).collect()
+            : try await client.query(
+                "DELETE FROM discord_accounts WHERE id = \(id) AND user_id = \(userID) RETURNING id"
+            ).collect()
+        guard !rows.isEmpty else { return false }
+        try await notifyChanged()
+        try await client.query("SELECT pg_notify(\(ChangeNotice.channel), \(ChangeNotice.pairs))")
+        return true
+    }
+
     /// Linked accounts of a user, Telegram and Discord together (what the plan limits).
     public func count(userID: Int64) async throws -> Int {
         Int(

@@ -44,8 +44,13 @@ struct OpenAPIDocumentTests {
             hasher: PasswordHasher(cost: 4), limiter: RateLimiter(repository: .init(client: client)),
             configuration: config)
         let router = Router(context: AppRequestContext.self)
+        let platforms = PlatformClients(config.platforms)
+        defer { try? platforms.http.syncShutdown() }
         V1Routes.add(
-            to: router, api: api, queue: .init(client: client, logger: Logger(label: "test")), client: client)
+            to: router, api: api,
+            linking: AccountLinking(
+                client: client, cipher: CredentialCipher(key: Array(repeating: 1, count: 32)), platforms: platforms),
+            queue: .init(client: client, logger: Logger(label: "test")), client: client)
         let routed = Set(
             router.routes.map { route in
                 let path = "\(route.path)".split(separator: "/").map { part in
