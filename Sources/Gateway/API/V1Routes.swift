@@ -28,9 +28,12 @@ enum V1Routes {
         PairsController(api: api, logs: DeliveryRepository(client: client)).addRoutes(to: signedIn)
         APIKeysController(api: api).addRoutes(to: signedIn)
         AccountsController(api: api, linking: linking).addRoutes(to: signedIn)
+        let analytics = AnalyticsController(api: api, analytics: AnalyticsRepository(client: client))
+        analytics.addRoutes(to: signedIn)
         let admin = signedIn.group("admin").add(
             middleware: AdminGuard(allowedNetworks: api.configuration.admin.allowedNetworks))
         AdminController(api: api, queue: queue, client: client).addRoutes(to: admin)
+        analytics.addAdminRoutes(to: admin)
     }
 }
 

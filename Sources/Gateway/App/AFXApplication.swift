@@ -173,6 +173,10 @@ public func buildApplication(
     if let workers {
         services.append(workers)
         services.append(
+            AnalyticsRollup(
+                repository: AnalyticsRepository(client: postgres, logger: jobLogger),
+                interval: config.analytics.rollupInterval, settle: config.analytics.settle, logger: jobLogger))
+        services.append(
             JobPruner(
                 queue: jobQueue, retention: config.jobs.retention, discardedRetention: config.jobs.discardedRetention,
                 logger: jobLogger))

@@ -93,6 +93,13 @@ public struct AppConfig: Sendable {
         public var signInPerMinute: Int = 10
     }
 
+    /// Hourly rollups of the delivery log for reports.
+    public struct Analytics: Sendable {
+        public var rollupInterval: Duration = .seconds(30)
+        /// Rows younger than this wait for the next rollup (so none still committing is skipped).
+        public var settle: Duration = .seconds(10)
+    }
+
     /// The admin API answers only admins connecting from these networks.
     public struct Admin: Sendable {
         public var allowedNetworks: [IPNetwork] = [IPNetwork("127.0.0.1/32")!, IPNetwork("::1/128")!]
@@ -114,6 +121,7 @@ public struct AppConfig: Sendable {
     public var discord = Discord()
     public var auth = Auth()
     public var admin = Admin()
+    public var analytics = Analytics()
     /// The plans catalog (`config/plans.yaml`).
     public var plansFile: String = "config/plans.yaml"
     public var secrets = Secrets()

@@ -180,6 +180,12 @@ enum Settings {
         Setting(key: "auth.signInPerMinute", defaultValue: "10") { config, text throws(ConfigValue.Invalid) in
             config.auth.signInPerMinute = try ConfigValue.int(text, in: 1...100_000)
         },
+        Setting(key: "analytics.rollupInterval", defaultValue: "30s") { config, text throws(ConfigValue.Invalid) in
+            config.analytics.rollupInterval = try ConfigValue.duration(text, in: .milliseconds(10) ... .seconds(3600))
+        },
+        Setting(key: "analytics.settle", defaultValue: "10s") { config, text throws(ConfigValue.Invalid) in
+            config.analytics.settle = try ConfigValue.duration(text, in: .zero ... .seconds(3600))
+        },
         Setting(key: "admin.allowedNetworks", defaultValue: "127.0.0.1/32,::1/128", kind: .list) {
             config, text throws(ConfigValue.Invalid) in
             config.admin.allowedNetworks = try ConfigValue.networks(text.split(separator: ",").map(String.init))
