@@ -15,6 +15,7 @@ public struct APIServices: Sendable {
     public let tokens: SessionTokens
     public let hasher: PasswordHasher
     public let limiter: RateLimiter
+    public let events: LiveEvents
     public let configuration: AppConfig
 
     /// A downgrade's consequence: pairs beyond the new plan are paused, newest first, with the
@@ -23,8 +24,17 @@ public struct APIServices: Sendable {
         let toPause = gate.pairsToPause(plan: tier, pairs: try await pairs.list(userID: userID))
         guard !toPause.isEmpty else { return [] }
         let name = gate.catalog[tier].name
-        return try await pairs.pause(
-            userID: userID, ids: toPause.map(\.id), reason: "paused: beyond what the \(name) plan allows")
+        let reason = "paused: beyond what the \(name) plan allows"
+        let paused = try await pairs.pause(userID: userID, ids: toPause.map(\.id), reason: reason)
+        announce(paused, userID: userID, type: "pair.paused", reason: reason)
+        return paused
+    }
+}
+
+extension APIServices {
+    /// Tells the live feed that these pairs were paused or resumed.
+    func announce(_ pairIDs: [Int64], userID: Int64, type: String, reason: String? = nil) {
+        for id in pairIDs { events.publish(LiveEvent(userId: userID, type: type, pairId: id, reason: reason)) }
     }
 }
 

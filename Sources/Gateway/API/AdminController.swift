@@ -74,7 +74,9 @@ struct AdminController {
         case "suspended":
             let reason = body.reason ?? "suspended by an administrator"
             user = try await api.users.setStatus(id: id, status: "suspended", reason: reason)
-            paused += try await api.pairs.pause(userID: id, ids: nil, reason: "account suspended")
+            let suspended = try await api.pairs.pause(userID: id, ids: nil, reason: "account suspended")
+            api.announce(suspended, userID: id, type: "pair.paused", reason: "account suspended")
+            paused += suspended
             try await api.sessions.revokeAll(userID: id, reason: "account suspended")
             try await api.keys.revokeAll(userID: id)
         case "active":

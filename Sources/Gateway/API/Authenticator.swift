@@ -53,17 +53,21 @@ public struct RateLimiter: Sendable {
 struct Authenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let api: APIServices
+    /// Also take the token from `?access_token=` (WebSocket clients in browsers cannot set headers).
+    var allowQueryToken = false
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization], header.count > 7,
-            header.prefix(7).lowercased() == "bearer "
-        else {
+        let token: String
+        if let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
+            token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        } else if allowQueryToken, let query = request.uri.queryParameters.get("access_token"), !query.isEmpty {
+            token = query
+        } else {
             throw APIError.unauthorized(
                 "unauthenticated", "send Authorization: Bearer <access token or API key>")
         }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         let principal =
             token.hasPrefix(APIKeyToken.marker) ? try await apiKeyPrincipal(token) : try await sessionPrincipal(token)
         guard principal.user.status == "active" else {

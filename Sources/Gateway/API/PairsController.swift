@@ -167,7 +167,7 @@ struct PairsController {
         case (.paused, .active):
             _ = try await resume(caller: caller, ids: [pair.id])
         case (.active, .paused):
-            _ = try await api.pairs.pause(userID: caller.userID, ids: [pair.id], reason: "paused by user")
+            _ = try await pause(caller: caller, ids: [pair.id])
         default:
             break
         }
@@ -196,7 +196,7 @@ struct PairsController {
         let affected: [Int64]
         switch body.action {
         case .pause:
-            affected = try await api.pairs.pause(userID: caller.userID, ids: body.ids, reason: "paused by user")
+            affected = try await pause(caller: caller, ids: body.ids)
         case .resume:
             affected = try await resume(caller: caller, ids: body.ids)
         case .delete:
@@ -258,9 +258,15 @@ struct PairsController {
                 }, nextCursor: page.next?.text))
     }
 
+    private func pause(caller: Principal, ids: [Int64]?) async throws -> [Int64] {
+        let paused = try await api.pairs.pause(userID: caller.userID, ids: ids, reason: "paused by user")
+        api.announce(paused, userID: caller.userID, type: "pair.paused", reason: "paused by user")
+        return paused
+    }
+
     private func resume(caller: Principal, ids: [Int64]?) async throws -> [Int64] {
         let gate = api.gate
-        return try await api.pairs.resume(userID: caller.userID, ids: ids) { plan, active, resuming in
+        let resumed = try await api.pairs.resume(userID: caller.userID, ids: ids) { plan, active, resuming in
             let tier = PlanTier(rawValue: plan) ?? .free
             var count = active
             for pair in resuming {
@@ -268,6 +274,8 @@ struct PairsController {
                 count += 1
             }
         }
+        api.announce(resumed, userID: caller.userID, type: "pair.resumed")
+        return resumed
     }
 
     /// The caller's pair named by the path; 404 for anyone else's (no hint that it exists).

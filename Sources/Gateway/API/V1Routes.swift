@@ -28,6 +28,12 @@ enum V1Routes {
         PairsController(api: api, logs: DeliveryRepository(client: client)).addRoutes(to: signedIn)
         APIKeysController(api: api).addRoutes(to: signedIn)
         AccountsController(api: api, linking: linking).addRoutes(to: signedIn)
+        // The feed itself is served by the WebSocket upgrade (EventsRoute); a plain GET learns why not.
+        signedIn.get("events") { _, _ -> Response in
+            throw APIError(
+                HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), code: "websocket_required",
+                "/v1/events is a WebSocket: connect with Upgrade: websocket (wss://)", headers: [.upgrade: "websocket"])
+        }
         let analytics = AnalyticsController(api: api, analytics: AnalyticsRepository(client: client))
         analytics.addRoutes(to: signedIn)
         let admin = signedIn.group("admin").add(

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HummingbirdWebSocket
 import JobQueue
 import Logging
 import NIOSSL
@@ -21,6 +22,8 @@ public struct AFXApplication: Sendable {
     public let forwarding: ForwardingRuntime
     /// Linking bots and webhooks to users, with this application's cipher and platform clients.
     public let linking: AccountLinking
+    /// The REST API's repositories, tokens and plan gate.
+    public let api: APIServices
     /// nil when `jobs.enabled` is off.
     public let workers: WorkerPool?
     /// nil when `discord.gateway.enabled` is off.
@@ -77,6 +80,9 @@ public func buildApplication(
         throw ConfigurationError(key: "encryptionKey", "required: set AFX_ENCRYPTION_KEY or AFX_ENCRYPTION_KEY_FILE")
     }
     let plans = try PlanLoader.load(path: config.plansFile)
+    var eventsLogger = logger
+    eventsLogger[metadataKey: "component"] = "events"
+    let events = LiveEvents(client: postgres, logger: eventsLogger)
     let platforms = PlatformClients(config.platforms)
     let cipher = CredentialCipher(key: encryptionKey.value)
     let accounts = AccountDirectory(repository: AccountRepository(client: postgres), cipher: cipher)
@@ -85,7 +91,7 @@ public func buildApplication(
     let forwarding = ForwardingRuntime(
         client: postgres, queue: jobQueue, accounts: accounts, pairs: pairs, pairRepository: pairRepository,
         deliveries: DeliveryRepository(client: postgres), platforms: platforms, scheduler: SendScheduler(),
-        configuration: config.platforms, gate: PlanGate(catalog: plans))
+        configuration: config.platforms, gate: PlanGate(catalog: plans), events: events)
     let ingest = InboundIngest(
         client: postgres, queue: jobQueue, timeout: config.database.requestTimeout, logger: logger)
     let workers =
@@ -137,16 +143,19 @@ public func buildApplication(
             secret: jwtSecret, sessions: sessions, accessTTL: config.auth.accessTokenTTL,
             refreshTTL: config.auth.refreshTokenTTL),
         hasher: PasswordHasher(cost: UInt8(config.auth.bcryptCost)),
-        limiter: RateLimiter(repository: RateLimitRepository(client: postgres)), configuration: config)
+        limiter: RateLimiter(repository: RateLimitRepository(client: postgres)), events: events,
+        configuration: config)
     let linking = AccountLinking(client: postgres, cipher: cipher, platforms: platforms)
     V1Routes.add(to: router, api: api, linking: linking, queue: jobQueue, client: postgres)
 
     let responder = GatewayResponder(
         inner: router.buildResponder(), metrics: HTTPMetrics(registry: registry),
         trustedProxies: config.server.trustedProxies, honorForwardedFor: config.server.plainHTTP)
+    let http1: HTTPServerBuilder =
+        serveHTTP ? .http1WebSocketUpgrade(webSocketRouter: EventsRoute.router(api: api, events: events)) : .http1()
     let server: HTTPServerBuilder =
         config.server.plainHTTP || !serveHTTP
-        ? .http1() : try .tls(.http1(), tlsConfiguration: loadTLSConfiguration(config.server))
+        ? http1 : try .tls(http1, tlsConfiguration: loadTLSConfiguration(config.server))
     var httpLogger = logger
     httpLogger[metadataKey: "component"] = "http"
     let http = Application(
@@ -166,7 +175,7 @@ public func buildApplication(
             logger: logger) : nil
 
     var services: [any Service] = [
-        postgres, platforms, jobQueue, ingest,
+        postgres, platforms, jobQueue, ingest, events,
         ChangeListener(client: postgres, accounts: accounts, pairs: pairs, logger: logger),
     ]
     if let discordGateway { services.append(discordGateway) }
@@ -184,7 +193,7 @@ public func buildApplication(
     if serveHTTP { services.append(http) }
     return AFXApplication(
         config: config, postgres: postgres, jobQueue: jobQueue, forwarding: forwarding,
-        linking: linking, workers: workers,
+        linking: linking, api: api, workers: workers,
         discordGateway: discordGateway,
         registry: registry, logger: logger,
         services: services)

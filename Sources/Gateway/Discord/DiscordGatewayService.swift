@@ -188,6 +188,12 @@ final class DiscordGatewayService: Service, Sendable {
         do {
             try await accountRepository.setDiscordStatus(id: id, status: "broken", reason: reason)
             runtime.accounts.invalidate()
+            if let account = try await accountRepository.discord(id: id) {
+                runtime.events.publish(
+                    LiveEvent(
+                        userId: account.userID, type: "account.health", accountId: id, platform: "discord",
+                        status: "broken", reason: reason))
+            }
         } catch {
             logger.error("could not mark the Discord account broken", metadata: ["error": "\(error)"])
         }

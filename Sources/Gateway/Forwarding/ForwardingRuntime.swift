@@ -19,6 +19,8 @@ public struct ForwardingRuntime: Sendable {
     let configuration: AppConfig.Platforms
     /// Plan limits: which pairs route, with which features.
     let gate: PlanGate
+    /// The live feed (`/v1/events`) hears of deliveries and pauses through it.
+    let events: LiveEvents
 
     /// The limits a send to a Telegram chat through a bot falls under.
     func telegramLimits(botUserID: Int64, chatID: Int64) -> [SendScheduler.Limit] {

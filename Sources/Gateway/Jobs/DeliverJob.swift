@@ -68,6 +68,11 @@ struct DeliverJob: JobHandler {
                 userID: pair.userID, pairID: pair.id, sourceChatID: payload.sourceChatID,
                 sourceMessageID: first.sourceMessageID, event: "create", copies: copies,
                 latencyMS: delivery.latencyMilliseconds)
+            runtime.events.publish(
+                LiveEvent(
+                    userId: pair.userID, type: "message.forwarded", pairId: pair.id,
+                    platform: pair.destination.platform.rawValue, sourceMessageId: first.sourceMessageID,
+                    latencyMs: delivery.latencyMilliseconds))
         case .edit:
             let links = try await runtime.deliveries.links(pairID: pair.id, sourceMessageID: payload.sourceMessageID)
             guard !links.isEmpty else {
@@ -148,6 +153,7 @@ struct DeliverJob: JobHandler {
         case .destinationGone(let reason):
             try await runtime.pairRepository.setStatus(id: pair.id, .paused, reason: reason)
             runtime.pairs.invalidate()
+            runtime.events.publish(LiveEvent(userId: pair.userID, type: "pair.paused", pairId: pair.id, reason: reason))
             try await runtime.deliveries.logError(
                 userID: pair.userID, pairID: pair.id, source: "deliver", code: "destination_unavailable",
                 message: reason)
@@ -164,6 +170,10 @@ struct DeliverJob: JobHandler {
     }
 
     private func logFailed(_ payload: Payload, pair: Pair, reason: String) async throws {
+        runtime.events.publish(
+            LiveEvent(
+                userId: pair.userID, type: "message.failed", pairId: pair.id,
+                platform: pair.destination.platform.rawValue, sourceMessageId: payload.sourceMessageID, reason: reason))
         try await runtime.deliveries.logOutcome(
             userID: pair.userID, pairID: pair.id, sourceMessageID: payload.sourceMessageID,
             event: payload.action.rawValue, outcome: "failed", error: reason,

@@ -42,6 +42,7 @@ struct OpenAPIDocumentTests {
                 secret: String(repeating: "s", count: 40), sessions: sessions, accessTTL: .seconds(60),
                 refreshTTL: .seconds(600)),
             hasher: PasswordHasher(cost: 4), limiter: RateLimiter(repository: .init(client: client)),
+            events: LiveEvents(client: client, logger: Logger(label: "test")),
             configuration: config)
         let router = Router(context: AppRequestContext.self)
         let platforms = PlatformClients(config.platforms)
