@@ -32,6 +32,18 @@ public struct APIServices: Sendable {
 }
 
 extension APIServices {
+    /// Sign-in attempts per client IP and per email, so neither one address nor many addresses
+    /// against one account can guess passwords or codes quickly.
+    func limitSignIn(clientAddress: String?, email: String?) async throws {
+        let limit = configuration.auth.signInPerMinute
+        let ip = try await limiter.hit("signin:ip:\(clientAddress ?? "unknown")", limit: limit)
+        if ip.exceeded { throw ip.refusal("sign-in attempts from this address") }
+        if let email {
+            let account = try await limiter.hit("signin:email:\(email)", limit: limit)
+            if account.exceeded { throw account.refusal("sign-in attempts for this account") }
+        }
+    }
+
     /// Tells the live feed that these pairs were paused or resumed.
     func announce(_ pairIDs: [Int64], userID: Int64, type: String, reason: String? = nil) {
         for id in pairIDs { events.publish(LiveEvent(userId: userID, type: type, pairId: id, reason: reason)) }

@@ -59,7 +59,7 @@ struct AuthController {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await limitSignIn(context: context, email: nil)
+        try await api.limitSignIn(clientAddress: context.clientAddress, email: nil)
         let body = try await APIFormat.decode(Credentials.self, from: request, context: context)
         let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
         guard Self.isEmail(email) else { throw APIFormat.validation("email", "not an email address") }
@@ -81,7 +81,7 @@ struct AuthController {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await APIFormat.decode(Credentials.self, from: request, context: context)
         let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
-        try await limitSignIn(context: context, email: email)
+        try await api.limitSignIn(clientAddress: context.clientAddress, email: email)
         let found = try await api.users.credentials(email: email)
         // The same bcrypt work whether or not the email exists.
         guard try await api.hasher.verify(body.password, hash: found?.passwordHash), let user = found?.user else {
@@ -179,18 +179,6 @@ struct AuthController {
             SessionResponse(
                 user: UserBody(user), accessToken: issued.accessToken, expiresIn: issued.expiresIn,
                 refreshToken: issued.refreshToken), status: status)
-    }
-
-    /// Sign-in attempts per client IP and per email, so neither one address nor many addresses
-    /// against one account can guess passwords quickly.
-    private func limitSignIn(context: AppRequestContext, email: String?) async throws {
-        let limit = api.configuration.auth.signInPerMinute
-        let ip = try await api.limiter.hit("signin:ip:\(context.clientAddress ?? "unknown")", limit: limit)
-        if ip.exceeded { throw ip.refusal("sign-in attempts from this address") }
-        if let email {
-            let account = try await api.limiter.hit("signin:email:\(email)", limit: limit)
-            if account.exceeded { throw account.refusal("sign-in attempts for this account") }
-        }
     }
 
     static func isEmail(_ text: String) -> Bool {

@@ -110,7 +110,7 @@ struct Authenticator: RouterMiddleware {
             throw APIError.unauthorized("invalid_api_key", "the API key is malformed (check it was copied whole)")
         }
         guard let (key, hash) = try await api.keys.find(prefix: presented.prefix),
-            Self.constantTimeEqual(hash, presented.hash)
+            ConstantTime.equal(hash, presented.hash)
         else {
             throw APIError.unauthorized("invalid_api_key", "the API key is not valid")
         }
@@ -127,12 +127,5 @@ struct Authenticator: RouterMiddleware {
         try api.gate.checkAPIKeys(plan: plan)
         try await api.keys.touch(id: key.id)
         return Principal(user: user, plan: plan, credential: .apiKey(key))
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

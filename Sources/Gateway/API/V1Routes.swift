@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import JobQueue
+import Logging
 import NIOCore
 import PostgresNIO
 import Store
@@ -23,8 +24,12 @@ enum V1Routes {
         }
         let auth = AuthController(api: api)
         auth.addPublicRoutes(to: v1)
+        let codes = OneTimeCodeController(
+            api: api, codes: LoginCodeRepository(client: client), linking: linking, logger: Logger(label: "afx.codes"))
+        codes.addPublicRoutes(to: v1)
         let signedIn = v1.group().add(middleware: Authenticator(api: api))
         auth.addRoutes(to: signedIn)
+        codes.addRoutes(to: signedIn)
         PairsController(api: api, logs: DeliveryRepository(client: client)).addRoutes(to: signedIn)
         APIKeysController(api: api).addRoutes(to: signedIn)
         AccountsController(api: api, linking: linking).addRoutes(to: signedIn)

@@ -50,6 +50,17 @@ public struct AccountLinking: Sendable {
         return endpoint
     }
 
+    /// Sends a plain-text message through a linked bot (sign-in codes, replies to /link).
+    public func sendTelegramMessage(accountID: Int64, chatID: Int64, text: String) async throws {
+        let token = try await telegramToken(accountID: accountID)
+        do {
+            _ = try await platforms.telegram.sendMessage(
+                SendMessage(chatId: chatID, text: text, parseMode: nil), token: token)
+        } catch {
+            throw LinkingError("Telegram did not deliver the message: \(error)")
+        }
+    }
+
     /// The decrypted token of a linked bot.
     public func telegramToken(accountID: Int64) async throws -> BotToken {
         guard let record = try await accounts.telegram(id: accountID) else {

@@ -61,6 +61,11 @@ struct RouteJob: JobHandler {
             throw JobError.permanent("the stored update does not decode: \(error)")
         }
         guard let (kind, telegram) = update.forwardable else { return }
+        if kind == .message && TelegramLinkCommand.isLink(telegram) {
+            try await TelegramLinkCommand(runtime: runtime).handle(
+                telegram, botAccountID: event.accountID, logger: context.logger)
+            return
+        }
         if let newChatID = telegram.migrateToChatId {
             // The group became a supergroup: pairs follow the new id, nothing is forwarded.
             let moved = try await runtime.pairRepository.migrateTelegramChat(from: telegram.chat.id, to: newChatID)

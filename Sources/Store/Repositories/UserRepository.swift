@@ -69,6 +69,19 @@ public struct UserRepository: Sendable {
         return user
     }
 
+    /// The Telegram account the user proved is theirs (sign-in codes go to it).
+    public func setTelegramUserID(id: Int64, telegramUserID: Int64) async throws {
+        try await mappingConstraintErrors("an AutoForwardX account linked to this Telegram account") {
+            try await client.query(
+                "UPDATE users SET telegram_user_id = \(telegramUserID), updated_at = now() WHERE id = \(id)")
+        }
+    }
+
+    public func telegramUserID(id: Int64) async throws -> Int64? {
+        try await client.query("SELECT telegram_user_id FROM users WHERE id = \(id)").collect().first?
+            .decode(Int64?.self)
+    }
+
     public func setStatus(id: Int64, status: String, reason: String?) async throws -> UserRecord {
         guard
             let user = try await users(
