@@ -25,6 +25,8 @@ struct PairsCommand: AsyncParsableCommand {
             name: .customLong("options"),
             help: "Pair options as JSON, e.g. '{\"excludeKeywords\":[\"spam\"],\"showSender\":true}'.")
         var pairOptionsJSON = "{}"
+        @Flag(help: "Create the pair even if the user's plan does not allow it (operators only).")
+        var ignorePlan = false
 
         func run() async throws {
             let source = try Self.endpoint(from, "--from")
@@ -40,11 +42,25 @@ struct PairsCommand: AsyncParsableCommand {
             }
             guard (0...86400).contains(delay) else { throw ValidationError("--delay must be 0 to 86400 seconds") }
             try await CLIContext.with(options) { context in
-                let pair = try await context.pairs.create(
-                    Pair(
-                        id: 0, userID: user, name: name, source: source, destination: destination, delaySeconds: delay,
-                        options: pairOptions))
-                print("pair \(pair.id) created: \(from) → \(to)")
+                let gate = PlanGate(catalog: try PlanLoader.load(path: context.config.plansFile))
+                let ignorePlan = ignorePlan
+                let delay = delay
+                do {
+                    let pair = try await context.pairs.create(
+                        Pair(
+                            id: 0, userID: user, name: name, source: source, destination: destination,
+                            delaySeconds: delay, options: pairOptions)
+                    ) { plan, existing in
+                        guard !ignorePlan else { return }
+                        try gate.checkNewPair(
+                            plan: PlanTier(rawValue: plan) ?? .free, existingPairs: existing,
+                            source: source.platform, destination: destination.platform, delaySeconds: delay,
+                            options: pairOptions)
+                    }
+                    print("pair \(pair.id) created: \(from) → \(to)")
+                } catch let refusal as PlanRefusal {
+                    throw ValidationError("\(refusal.message) (--ignore-plan overrides)")
+                }
             }
         }
 

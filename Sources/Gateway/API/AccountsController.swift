@@ -85,6 +85,7 @@ struct AccountsController {
         }
         try await checkRoom(caller)
         let record = try await linked { try await linking.linkTelegramBot(userID: caller.userID, token: token) }
+        try await recheckRoom(caller, platform: .telegram, id: record.id)
         if let publicURL = api.configuration.server.publicURL {
             _ = try await linked {
                 try await linking.setTelegramWebhook(accountID: record.id, publicBaseURL: publicURL)
@@ -131,6 +132,7 @@ struct AccountsController {
         default:
             throw APIFormat.validation("botToken", "give exactly one of botToken and webhookUrl")
         }
+        try await recheckRoom(caller, platform: .discord, id: record.id)
         return try APIFormat.response(AccountBody(record), status: .created)
     }
 
@@ -148,6 +150,19 @@ struct AccountsController {
     private func checkRoom(_ caller: Principal) async throws {
         try api.gate.checkNewAccount(
             plan: caller.plan, existingAccounts: try await api.accounts.count(userID: caller.userID))
+    }
+
+    /// Linking checks the credential with the platform, too slow to hold a lock over; so the
+    /// count is checked again once the account is stored, and an account that concurrent links
+    /// pushed over the limit is removed again (all of them may lose, none may exceed).
+    private func recheckRoom(_ caller: Principal, platform: Platform, id: Int64) async throws {
+        let count = try await api.accounts.count(userID: caller.userID)
+        do {
+            try api.gate.checkNewAccount(plan: caller.plan, existingAccounts: count - 1)
+        } catch {
+            _ = try await api.accounts.delete(platform: platform.rawValue, id: id, userID: caller.userID)
+            throw error
+        }
     }
 
     /// The platform refusing a credential is the caller's problem (422), not ours.

@@ -25,6 +25,13 @@ enum EventsRoute {
                 group.addTask {
                     for await text in subscription.stream { try await outbound.write(.text(text)) }
                 }
+                // A client that stops reading blocks the writer above; this ends the connection
+                // anyway once its queue has overflowed.
+                group.addTask {
+                    while !subscription.overflowed.load(ordering: .relaxed) {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
                 try await group.next()
                 group.cancelAll()
             }

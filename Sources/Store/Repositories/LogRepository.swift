@@ -26,54 +26,56 @@ extension DeliveryRepository {
     public func messageLogs(pairID: Int64, before cursor: LogCursor? = nil, limit: Int) async throws
         -> (items: [MessageLogRecord], next: LogCursor?)
     {
-        let micros = cursor?.micros ?? Int64.max
-        let lastID = cursor?.id ?? Int64.max
-        let rows = try await client.query(
-            """
-            SELECT id, pair_id, source_message_id, dest_message_id, event, outcome, latency_ms, error, created_at,
-                (extract(epoch FROM created_at) * 1000000)::int8
-            FROM message_logs
-            WHERE pair_id = \(pairID)
-              AND (created_at, id) < (CASE WHEN \(micros) = 9223372036854775807 THEN 'infinity'::timestamptz
-                    ELSE 'epoch'::timestamptz + \(micros) * interval '1 microsecond' END, \(lastID))
-            ORDER BY created_at DESC, id DESC LIMIT \(Int64(limit))
-            """
-        ).collect()
-        var next: LogCursor?
-        let items = try rows.map { row in
+        try await logPage(
+            table: "message_logs",
+            columns: "id, pair_id, source_message_id, dest_message_id, event, outcome, latency_ms, error, created_at",
+            pairID: pairID, cursor: cursor, limit: limit
+        ) { row in
             let r = try row.decode((Int64, Int64?, Int64?, Int64?, String, String, Int32?, String?, Date, Int64).self)
-            next = LogCursor(micros: r.9, id: r.0)
-            return MessageLogRecord(
-                id: r.0, pairID: r.1, sourceMessageID: r.2, destMessageID: r.3, event: r.4, outcome: r.5,
-                latencyMS: r.6.map(Int.init), error: r.7, createdAt: r.8)
+            return (
+                MessageLogRecord(
+                    id: r.0, pairID: r.1, sourceMessageID: r.2, destMessageID: r.3, event: r.4, outcome: r.5,
+                    latencyMS: r.6.map(Int.init), error: r.7, createdAt: r.8),
+                LogCursor(micros: r.9, id: r.0)
+            )
         }
-        if items.count < limit { next = nil }
-        return (items, next)
     }
 
     public func errorLogs(pairID: Int64, before cursor: LogCursor? = nil, limit: Int) async throws
         -> (items: [ErrorLogRecord], next: LogCursor?)
     {
-        let micros = cursor?.micros ?? Int64.max
-        let lastID = cursor?.id ?? Int64.max
-        let rows = try await client.query(
-            """
-            SELECT id, pair_id, source, code, message, created_at,
-                (extract(epoch FROM created_at) * 1000000)::int8
-            FROM error_logs
-            WHERE pair_id = \(pairID)
-              AND (created_at, id) < (CASE WHEN \(micros) = 9223372036854775807 THEN 'infinity'::timestamptz
-                    ELSE 'epoch'::timestamptz + \(micros) * interval '1 microsecond' END, \(lastID))
-            ORDER BY created_at DESC, id DESC LIMIT \(Int64(limit))
-            """
-        ).collect()
-        var next: LogCursor?
-        let items = try rows.map { row in
+        try await logPage(
+            table: "error_logs", columns: "id, pair_id, source, code, message, created_at", pairID: pairID,
+            cursor: cursor, limit: limit
+        ) { row in
             let r = try row.decode((Int64, Int64?, String, String, String, Date, Int64).self)
-            next = LogCursor(micros: r.6, id: r.0)
-            return ErrorLogRecord(id: r.0, pairID: r.1, source: r.2, code: r.3, message: r.4, createdAt: r.5)
+            return (
+                ErrorLogRecord(id: r.0, pairID: r.1, source: r.2, code: r.3, message: r.4, createdAt: r.5),
+                LogCursor(micros: r.6, id: r.0)
+            )
         }
-        if items.count < limit { next = nil }
-        return (items, next)
+    }
+
+    /// One newest-first page of a pair's log: `columns` then the row's cursor position, which
+    /// `decode` turns into an item and its cursor.
+    private func logPage<Item>(
+        table: String, columns: String, pairID: Int64, cursor: LogCursor?, limit: Int,
+        decode: (PostgresRow) throws -> (Item, LogCursor)
+    ) async throws -> (items: [Item], next: LogCursor?) {
+        var query = PostgresQuery(
+            unsafeSQL: """
+                SELECT \(columns), (extract(epoch FROM created_at) * 1000000)::int8
+                FROM \(table)
+                WHERE pair_id = $1
+                  AND (created_at, id) < (CASE WHEN $2 = 9223372036854775807 THEN 'infinity'::timestamptz
+                        ELSE 'epoch'::timestamptz + $2 * interval '1 microsecond' END, $3)
+                ORDER BY created_at DESC, id DESC LIMIT $4
+                """)
+        query.binds.append(pairID)
+        query.binds.append(cursor?.micros ?? Int64.max)
+        query.binds.append(cursor?.id ?? Int64.max)
+        query.binds.append(Int64(limit))
+        let decoded = try await client.query(query).collect().map(decode)
+        return (decoded.map(\.0), decoded.count == limit ? decoded.last?.1 : nil)
     }
 }

@@ -78,6 +78,38 @@ import Testing
         }
     }
 
+    @Test func concurrentLinksNeverExceedThePlan() async throws {
+        let telegram = TelegramSimulator()
+        let tokens = (0..<5).map { "70020\($0):AAconcurrent_link_token_for_tests_\($0)000" }
+        for (index, token) in tokens.enumerated() {
+            telegram.addBot(token: token, id: 700_200 + Int64(index), username: "race\(index)_bot", firstName: "Race")
+        }
+        let base = try await telegram.start()
+        do {
+            try await TestApp.with(configure: { $0.platforms.telegramAPIURL = base }) { app in
+                let user = try await app.signUp("racer@example.test")
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for token in tokens {
+                        group.addTask {
+                            try await app.api(
+                                .POST, "/v1/accounts/telegram", token: user.accessToken, json: ["token": token]
+                            ).status
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                let linked = try await AccountRepository(client: app.app.postgres).count(userID: user.id)
+                #expect(linked <= 2)
+                #expect(statuses.filter { $0 == 201 }.count == linked)
+                #expect(statuses.allSatisfy { $0 == 201 || $0 == 403 })
+            }
+        } catch {
+            await telegram.stop()
+            throw error
+        }
+        await telegram.stop()
+    }
+
     @Test func discordWebhooksAreCheckedForShape() async throws {
         try await TestApp.with { app in
             let user = try await app.signUp("hooks@example.test")

@@ -187,6 +187,49 @@ import Testing
         }
     }
 
+    @Test func logsPageNewestFirstEvenWithinOneMicrosecond() async throws {
+        try await TestApp.with { app in
+            let user = try await app.signUp("logs@example.test", plan: "elite")
+            let bot = try await app.linkTelegram(user, bot: 9007)
+            let pair = try #require(
+                try await app.api(
+                    .POST, "/v1/pairs", token: user.accessToken,
+                    json: pairJSON(source: ("telegram", bot, -900), destination: ("telegram", bot, 1))
+                ).json().int("id"))
+            let same = Date(timeIntervalSince1970: 1_790_000_000.123456)
+            for index in 0..<5 {
+                let time = index < 3 ? same : same.addingTimeInterval(Double(index))
+                try await app.app.postgres.query(
+                    """
+                    INSERT INTO message_logs (user_id, pair_id, source_message_id, event, outcome, created_at)
+                    VALUES (\(user.id), \(pair), \(Int64(index)), 'create', 'delivered', \(time))
+                    """)
+                try await app.app.postgres.query(
+                    """
+                    INSERT INTO error_logs (user_id, pair_id, source, code, message, created_at)
+                    VALUES (\(user.id), \(pair), 'deliver', 'rejected', \("error \(index)"), \(time))
+                    """)
+            }
+            for (path, key) in [("messages", "sourceMessageId"), ("errors", "message")] {
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let response = try await app.api(
+                        .GET, "/v1/pairs/\(pair)/\(path)?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                        token: user.accessToken)
+                    #expect(response.status == 200, "\(response.body)")
+                    seen += try response.items().map { "\($0[key] ?? "")" }
+                    cursor = try response.json()["nextCursor"] as? String
+                } while cursor != nil && seen.count < 20
+                let expected =
+                    path == "messages" ? ["4", "3", "2", "1", "0"] : (0..<5).reversed().map { "error \($0)" }
+                #expect(seen == expected, "\(path)")
+            }
+            let bad = try await app.api(.GET, "/v1/pairs/\(pair)/messages?cursor=zzz", token: user.accessToken)
+            #expect(bad.status == 400)
+        }
+    }
+
     @Test func bulkActionsAndResumeWithinThePlan() async throws {
         try await TestApp.with { app in
             let user = try await app.signUp("bulk@example.test", plan: "pro")
