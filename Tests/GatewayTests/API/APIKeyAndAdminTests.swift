@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import NIOHTTP1
 import Store
 import TestSupport
@@ -144,6 +145,41 @@ import Testing
             let refused = try await app.api(.GET, "/v1/admin/users", token: admin.accessToken)
             #expect(refused.status == 403)
             #expect(try refused.errorCode() == "admin_network_refused")
+        }
+    }
+
+    @Test func settingsErrorsAndDiscardedJobs() async throws {
+        try await TestApp.with { app in
+            let admin = try await app.signUp("settings@example.test", admin: true)
+            let put = try await app.api(
+                .PUT, "/v1/admin/settings/maintenance.banner", token: admin.accessToken,
+                json: ["text": "upgrade tonight", "level": 2])
+            #expect(put.status == 200, "\(put.body)")
+            let badKey = try await app.api(
+                .PUT, "/v1/admin/settings/Not%20A%20Key", token: admin.accessToken, json: true)
+            #expect(badKey.status == 422)
+            let settings = try await app.api(.GET, "/v1/admin/settings", token: admin.accessToken)
+            let banner = (try settings.json()["settings"] as? [String: Any])?["maintenance.banner"] as? [String: Any]
+            #expect(banner?["text"] as? String == "upgrade tonight")
+            #expect(banner?.int("level") == 2)
+
+            let user = try await app.signUp("broken@example.test")
+            try await DeliveryRepository(client: app.app.postgres).logError(
+                userID: user.id, pairID: nil, source: "deliver", code: "rejected", message: "chat not found")
+            let errors = try await app.api(.GET, "/v1/admin/errors?limit=5", token: admin.accessToken)
+            #expect(try errors.items().first?["message"] as? String == "chat not found")
+            #expect(try errors.items().first?.int("userId") == user.id)
+
+            #expect(try await app.api(.POST, "/v1/admin/jobs/999999/retry", token: admin.accessToken).status == 404)
+            let job = try await app.app.jobQueue.enqueue(
+                NewJob(kind: "test.never-handled", payload: ["n": 1], options: .init(delay: .seconds(3600))))
+            let running = try await app.api(.POST, "/v1/admin/jobs/\(job.id)/retry", token: admin.accessToken)
+            #expect(running.status == 409)
+            try await app.app.jobQueue.cancel(id: job.id)
+            let retried = try await app.api(.POST, "/v1/admin/jobs/\(job.id)/retry", token: admin.accessToken)
+            #expect(retried.status == 202)
+            // Queued again (a worker may already have picked it up).
+            #expect(try await app.app.jobQueue.job(id: job.id)?.state != .cancelled)
         }
     }
 
