@@ -58,6 +58,15 @@ struct DeliverJob: JobHandler {
             runtime: runtime, pair: pair, payload: payload, jobID: context.id, logger: context.logger)
         switch payload.action {
         case .create:
+            // A run that sent the copy but died before its completion was written (a killed
+            // instance) leaves the job to be claimed again: the copy's links say it was sent.
+            // Checked only on later attempts, so the first run costs no extra query.
+            if context.attempt > 1, payload.albumKey == nil,
+                try await !runtime.deliveries.links(pairID: pair.id, sourceMessageID: payload.sourceMessageID).isEmpty
+            {
+                context.logger.info("an earlier run of this job delivered the copy; not sending it again")
+                return
+            }
             let copies =
                 switch pair.destination.platform {
                 case .telegram: try await TelegramDelivery(delivery).create(items)
