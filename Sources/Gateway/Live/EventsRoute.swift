@@ -18,6 +18,7 @@ enum EventsRoute {
             guard let caller = context.requestContext.principal else { return }
             let subscription = events.subscribe(userID: caller.userID)
             defer { events.unsubscribe(subscription) }
+            await events.register(userID: caller.userID)
             try await outbound.write(.text(#"{"type":"subscribed","userId":\#(caller.userID)}"#))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Ends when the client closes (pings are answered by the framework).

@@ -38,8 +38,11 @@ public struct LiveEvent: Codable, Sendable, Equatable {
 /// The live event feed across instances: events are gathered in memory and sent every
 /// `flushInterval` as batched `NOTIFY afx_events` (one per batch, not per event, so a busy
 /// delivery path does not serialise on NOTIFY); every instance LISTENs and hands each event to
-/// its local subscribers of that user. Best effort by design: the durable record is
-/// message_logs; a subscriber that falls `bufferSize` events behind is dropped.
+/// its local subscribers of that user. Only events of users someone is watching are published:
+/// instances register their subscribers in `live_feed_subscribers` and read everyone's every
+/// `flushInterval * 10` (a feed opened on another instance hears events within about a second).
+/// Best effort by design: the durable record is message_logs; a subscriber that falls
+/// `bufferSize` events behind is dropped.
 public final class LiveEvents: Service, Sendable {
     public static let channel = "afx_events"
 
@@ -64,6 +67,9 @@ public final class LiveEvents: Service, Sendable {
     let flushInterval: Duration
     let bufferSize: Int
     private let pending = Mutex<[LiveEvent]>([])
+    /// Users with a feed open on any instance.
+    private let watched = Mutex<Set<Int64>>([])
+    let instance = UUID().uuidString
     private let subscribers = Mutex<[Int64: [UUID: Subscription]]>([:])
     static let maxPending = 20_000
 
@@ -79,7 +85,20 @@ public final class LiveEvents: Service, Sendable {
     /// Queues an event for every instance (never blocks, never throws; beyond `maxPending` unsent
     /// events, new ones are dropped).
     public func publish(_ event: LiveEvent) {
+        guard watched.withLock({ $0.contains(event.userId) }) else { return }
         pending.withLock { if $0.count < Self.maxPending { $0.append(event) } }
+    }
+
+    /// Registers a new subscriber's user at once (this instance publishes its events from now on;
+    /// others within a refresh).
+    public func register(userID: Int64) async {
+        watched.withLock { _ = $0.insert(userID) }
+        _ = try? await client.query(
+            """
+            INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
+            VALUES (\(userID), \(instance), now() + interval '30 seconds')
+            ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
+            """, logger: logger)
     }
 
     public func subscribe(userID: Int64) -> Subscription {
@@ -103,11 +122,40 @@ public final class LiveEvents: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.flushLoop() }
                 group.addTask { await self.listenLoop() }
+                group.addTask { await self.watchLoop() }
                 await group.waitForAll()
             }
         }
+        _ = try? await client.query(
+            "DELETE FROM live_feed_subscribers WHERE instance = \(instance)", logger: logger)
         // Whoever is connected hears that the feed ended.
         for subscription in subscribers.withLock({ $0.values.flatMap(\.values) }) { subscription.continuation.finish() }
+    }
+
+    /// Renews this instance's subscribers and learns everyone's.
+    private func watchLoop() async {
+        while !Task.isCancelled {
+            let local = Array(subscribers.withLock { Set($0.keys) })
+            do {
+                try await client.query(
+                    """
+                    WITH mine AS (
+                        INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
+                        SELECT u, \(instance), now() + interval '30 seconds' FROM unnest(\(local)::int8[]) u
+                        ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
+                    )
+                    DELETE FROM live_feed_subscribers
+                    WHERE (instance = \(instance) AND NOT (user_id = ANY(\(local)))) OR expires_at < now()
+                    """, logger: logger)
+                let all = try await client.query(
+                    "SELECT DISTINCT user_id FROM live_feed_subscribers WHERE expires_at > now()", logger: logger
+                ).collect().map { try $0.decode(Int64.self) }
+                watched.withLock { $0 = Set(all).union(local) }
+            } catch {
+                logger.debug("live feed subscribers not refreshed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: flushInterval * 10)
+        }
     }
 
     private func flushLoop() async {
@@ -174,7 +222,9 @@ public final class LiveEvents: Service, Sendable {
 
     /// Hands each event of a batch to the local subscribers of its user, as its JSON text.
     func dispatch(_ payload: String) {
-        guard let array = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [[String: Any]] else {
+        guard subscriberCount > 0,
+            let array = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [[String: Any]]
+        else {
             return
         }
         for object in array {
