@@ -96,7 +96,7 @@ public final class LiveEvents: Service, Sendable {
         _ = try? await client.query(
             """
             INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
-            VALUES (\(userID), \(instance), now() + interval '30 seconds')
+            VALUES (\(userID), \(instance), now() + interval '5 seconds')
             ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
             """, logger: logger)
     }
@@ -132,25 +132,27 @@ public final class LiveEvents: Service, Sendable {
         for subscription in subscribers.withLock({ $0.values.flatMap(\.values) }) { subscription.continuation.finish() }
     }
 
-    /// Renews this instance's subscribers and learns everyone's.
+    /// Renews this instance's subscribers and learns everyone's. Rows are never deleted by
+    /// their owner, only left to expire: a delete computed from an older view of the local
+    /// subscribers could remove a row `register` has just written.
     private func watchLoop() async {
         while !Task.isCancelled {
             let local = Array(subscribers.withLock { Set($0.keys) })
             do {
                 try await client.query(
                     """
-                    WITH mine AS (
+                    WITH renewed AS (
                         INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
-                        SELECT u, \(instance), now() + interval '30 seconds' FROM unnest(\(local)::int8[]) u
+                        SELECT u, \(instance), now() + interval '5 seconds' FROM unnest(\(local)::int8[]) u
                         ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
                     )
-                    DELETE FROM live_feed_subscribers
-                    WHERE (instance = \(instance) AND NOT (user_id = ANY(\(local)))) OR expires_at < now()
+                    DELETE FROM live_feed_subscribers WHERE expires_at < now()
                     """, logger: logger)
                 let all = try await client.query(
                     "SELECT DISTINCT user_id FROM live_feed_subscribers WHERE expires_at > now()", logger: logger
                 ).collect().map { try $0.decode(Int64.self) }
-                watched.withLock { $0 = Set(all).union(local) }
+                // Read the local subscribers again: one may have registered during the queries.
+                watched.withLock { $0 = Set(all).union(subscribers.withLock { $0.keys }) }
             } catch {
                 logger.debug("live feed subscribers not refreshed", metadata: ["error": "\(error)"])
             }
