@@ -9,7 +9,7 @@ struct AlwaysFails: JobHandler {
     struct Payload: Codable, Sendable { var mode: String }
     static let kind = "test.fails"
     static let defaultRetryPolicy = RetryPolicy(
-        maxAttempts: 3, base: .milliseconds(300), cap: .seconds(5), jitter: 0.25)
+        maxAttempts: 3, base: .seconds(1), cap: .seconds(5), jitter: 0.25)
 
     func handle(_ payload: Payload, context: JobContext) async throws {
         switch payload.mode {
@@ -49,7 +49,8 @@ struct Sleeper: JobHandler {
         try await withClient { client in
             try await withPool(client, registry: registry) { queue, _ in
                 let id = try await queue.enqueue(try NewJob(AlwaysFails.self, .init(mode: "error"))).id
-                // After attempt 1 the job waits base · 2^0 = 300 ms ± 25 %. The delay is counted from
+                // After attempt 1 the job waits base · 2^0 = 1 s ± 25 % (long enough that a loaded machine's
+                // poll cannot miss the window). The delay is counted from
                 // when the handler failed, which lies between the claim (attempted_at) and the
                 // write-back (the error's "at"): run_at − attempted_at can only overstate it and
                 // run_at − at only understate it, however slow a loaded machine makes the steps in
@@ -72,9 +73,9 @@ struct Sleeper: JobHandler {
                         return true
                     })
                 let wait = try #require(observed.withLock { $0 })
-                #expect(wait.fromClaim > 0.2, "waited \(wait.fromClaim) s from the claim")
-                #expect(wait.fromWriteBack < 0.45, "waited \(wait.fromWriteBack) s from the write-back")
-                #expect(try await eventually(timeout: .seconds(10)) { try await client.state(of: id) == "discarded" })
+                #expect(wait.fromClaim > 0.7, "waited \(wait.fromClaim) s from the claim")
+                #expect(wait.fromWriteBack < 1.3, "waited \(wait.fromWriteBack) s from the write-back")
+                #expect(try await eventually(timeout: .seconds(20)) { try await client.state(of: id) == "discarded" })
                 let job = try #require(try await queue.job(id: id))
                 #expect(job.attempt == 3)
                 #expect(job.lastError == "boom on attempt 3 (attempt 3 of 3)")
