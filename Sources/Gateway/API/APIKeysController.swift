@@ -57,10 +57,7 @@ struct APIKeysController {
         let caller = try context.caller()
         _ = try caller.requireSession()
         try api.gate.checkAPIKeys(plan: caller.plan)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let body = try decoder.decode(CreateBody.self, from: Data(buffer: buffer))
+        let body = try await APIFormat.decode(CreateBody.self, from: request, context: context)
         let name = body.name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw APIFormat.validation("name", "1 to 100 characters") }
         guard !body.scopes.isEmpty else {

@@ -66,6 +66,13 @@ enum APIFormat {
         return encoder
     }()
 
+    /// Times in request bodies are ISO 8601, as in responses.
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:])
         throws -> Response
     {
@@ -92,7 +99,7 @@ enum APIFormat {
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("invalid_json", "the request body is empty; this endpoint expects JSON")
         }
-        return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+        return try decoder.decode(T.self, from: Data(buffer: buffer))
     }
 
     /// An integer path parameter, 404 when it is not one.

@@ -180,11 +180,7 @@ public final class LiveEvents: Service, Sendable {
 
     /// JSON arrays of events, each under NOTIFY's 8000-byte payload limit.
     static func payloads(_ events: [LiveEvent]) throws -> [String] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(APIFormat.timestamp(date))
-        }
+        let encoder = APIFormat.encoder
         var payloads: [String] = []
         var current: [String] = []
         var size = 2

@@ -70,7 +70,7 @@ public struct AnalyticsRepository: Sendable {
     /// nil when another instance holds the rollup.
     @discardableResult
     public func rollUp(settle: Duration, batch: Int = 50_000) async throws -> Int? {
-        let settleMs = Int64(settle.components.seconds * 1000 + settle.components.attoseconds / 1_000_000_000_000_000)
+        let settleMs = settle.wholeMilliseconds
         return try await client.transaction(logger: logger) { connection in
             let state = try await connection.query(
                 "SELECT last_log_id FROM analytics_rollup_state WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: logger

@@ -23,7 +23,7 @@ public struct GatewaySessionRepository: Sendable {
     /// ours; returns the ones ours now. A lease this instance held and does not get back was
     /// taken over (or its account is no longer active).
     public func acquire(owner: String, lease: Duration) async throws -> [GatewaySessionLease] {
-        let milliseconds = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = lease.wholeMilliseconds
         return try await client.query(
             """
             INSERT INTO discord_gateway_sessions AS s (account_id, owner, lease_expires_at)

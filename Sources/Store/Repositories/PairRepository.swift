@@ -20,42 +20,10 @@ public struct PairRepository: Sendable {
         FROM forwarding_pairs p
         """
 
-    /// Creates a pair after checking both accounts belong to `pair.userID`.
+    /// Creates a pair after checking both accounts belong to `pair.userID`, with no plan check
+    /// (operators and tests; the API and commands pass their check to `create(_:check:)`).
     public func create(_ pair: Pair) async throws -> Pair {
-        let options = String(decoding: try JSONEncoder().encode(pair.options), as: UTF8.self)
-        let id = try await mappingConstraintErrors("a pair with this source and destination") {
-            let rows = try await client.query(
-                """
-                INSERT INTO forwarding_pairs (user_id, name, source_platform, source_telegram_account_id,
-                    source_discord_account_id, source_chat_id, dest_platform, dest_telegram_account_id,
-                    dest_discord_account_id, dest_chat_id, status, delay_seconds, options)
-                SELECT \(pair.userID), \(pair.name), \(pair.source.platform.rawValue)::platform,
-                    \(pair.source.platform == .telegram ? pair.source.accountID : nil),
-                    \(pair.source.platform == .discord ? pair.source.accountID : nil), \(pair.source.chatID),
-                    \(pair.destination.platform.rawValue)::platform,
-                    \(pair.destination.platform == .telegram ? pair.destination.accountID : nil),
-                    \(pair.destination.platform == .discord ? pair.destination.accountID : nil), \(pair.destination.chatID),
-                    \(pair.status.rawValue), \(pair.delaySeconds), \(options)::jsonb
-                WHERE (CASE \(pair.source.platform.rawValue)
-                        WHEN 'telegram' THEN EXISTS (SELECT 1 FROM telegram_accounts
-                            WHERE id = \(pair.source.accountID) AND user_id = \(pair.userID))
-                        ELSE EXISTS (SELECT 1 FROM discord_accounts
-                            WHERE id = \(pair.source.accountID) AND user_id = \(pair.userID)) END)
-                  AND (CASE \(pair.destination.platform.rawValue)
-                        WHEN 'telegram' THEN EXISTS (SELECT 1 FROM telegram_accounts
-                            WHERE id = \(pair.destination.accountID) AND user_id = \(pair.userID))
-                        ELSE EXISTS (SELECT 1 FROM discord_accounts
-                            WHERE id = \(pair.destination.accountID) AND user_id = \(pair.userID)) END)
-                RETURNING id
-                """
-            ).collect()
-            guard let row = rows.first else {
-                throw StoreError.invalid("both accounts of a pair must be linked to the pair's user")
-            }
-            return try row.decode(Int64.self)
-        }
-        try await notifyChanged()
-        return try await find(id: id)!
+        try await create(pair) { _, _ in }
     }
 
     public func find(id: Int64) async throws -> Pair? {

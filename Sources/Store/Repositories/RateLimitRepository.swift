@@ -12,8 +12,7 @@ public struct RateLimitRepository: Sendable {
     /// Counts one request against `key` and returns the count in its current window and when that
     /// window ends.
     public func hit(key: String, window: Duration) async throws -> (count: Int, resetsAt: Date) {
-        let milliseconds = Int64(
-            window.components.seconds * 1000 + window.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = window.wholeMilliseconds
         let row = try await client.query(
             """
             INSERT INTO rate_limit_windows AS w (key, window_start, count) VALUES (\(key), now(), 1)

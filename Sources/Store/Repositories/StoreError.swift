@@ -52,3 +52,10 @@ extension PostgresClient {
         }
     }
 }
+
+extension Duration {
+    /// Whole milliseconds, for intervals passed to SQL as `n * interval '1 millisecond'`.
+    var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
