@@ -124,13 +124,28 @@ final class Fetcher: Sendable {
         noteRejected(outcomes.count - claim.writtenBack.count)
         var perLane = [0, 0, 0]
         for job in claim.jobs { perLane[Int(job.lane.rawValue)] += 1 }
+        let spawned = Self.dueFollowUpLanes(of: outcomes, accepted: claim.writtenBack)
         state.withLock { state in
             for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
                 state.hasWork[lane] = false
             }
+            for lane in 0..<3 where spawned[lane] { state.hasWork[lane] = true }
         }
         for job in claim.jobs { start(job) }
+        if spawned.contains(true) && claim.jobs.count < free { return true }
         return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
+    }
+
+    /// Lanes that received follow-ups due now from the accepted completions among `outcomes`:
+    /// the statement that wrote them could not claim them, the next one can.
+    static func dueFollowUpLanes(of outcomes: [JobOutcome], accepted: Set<Int64>) -> [Bool] {
+        var lanes = [false, false, false]
+        for outcome in outcomes where !outcome.followUps.isEmpty && accepted.contains(outcome.id) {
+            for job in outcome.followUps where job.options.delay <= .zero {
+                lanes[Int(job.options.lane.rawValue)] = true
+            }
+        }
+        return lanes
     }
 
     private func waitForWork() async {
@@ -161,6 +176,7 @@ final class Fetcher: Sendable {
         jobLogger[metadataKey: "job_id"] = "\(job.id)"
         jobLogger[metadataKey: "job_kind"] = .string(job.kind)
         let outcome: JobOutcome.Kind?
+        var followUps: [NewJob] = []
         if job.attempt > job.maxAttempts {
             // Only a reclaimed job gets here: its workers kept dying mid-run.
             outcome = .discarded(
@@ -172,6 +188,7 @@ final class Fetcher: Sendable {
             do {
                 try await entry.run(Data(job.payload.utf8), context)
                 outcome = .completed
+                followUps = context.completionJobs.take()
             } catch {
                 outcome = Task.isCancelled ? nil : Self.classify(error, job: job, policy: entry.policy)
             }
@@ -182,7 +199,7 @@ final class Fetcher: Sendable {
         if case .discarded(let error)? = outcome {
             jobLogger.warning("job discarded", metadata: ["error": .string(error), "attempt": "\(job.attempt)"])
         }
-        finish(job, outcome: outcome, ran: .now - started)
+        finish(job, outcome: outcome, followUps: followUps, ran: .now - started)
     }
 
     static func classify(_ error: any Error, job: ClaimedJob, policy: RetryPolicy) -> JobOutcome.Kind {
@@ -201,13 +218,14 @@ final class Fetcher: Sendable {
         }
     }
 
-    private func finish(_ job: ClaimedJob, outcome: JobOutcome.Kind?, ran: Duration) {
+    private func finish(_ job: ClaimedJob, outcome: JobOutcome.Kind?, followUps: [NewJob], ran: Duration) {
         let recorded = state.withLock { state -> Bool in
             state.running[job.id] = nil
             state.runningPerLane[Int(job.lane.rawValue)] -= 1
             let abandoned = state.abandoned.remove(job.id) != nil
             guard let outcome, !abandoned else { return false }
-            state.outcomes.append(JobOutcome(id: job.id, leaseToken: job.leaseToken, kind: outcome))
+            state.outcomes.append(
+                JobOutcome(id: job.id, leaseToken: job.leaseToken, kind: outcome, followUps: followUps))
             return true
         }
         if recorded, let observer, let outcome {
@@ -235,6 +253,10 @@ final class Fetcher: Sendable {
         do {
             let accepted = try await queue.writeBack(outcomes)
             noteRejected(outcomes.count - accepted.count)
+            let spawned = Self.dueFollowUpLanes(of: outcomes, accepted: accepted)
+            if spawned.contains(true) {
+                queue.jobsEnqueued(lanes: Set(Lane.allCases.filter { spawned[Int($0.rawValue)] }))
+            }
         } catch {
             restoreOutcomes(outcomes)
             throw error

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Priority lanes. Lanes share workers by weight, not by strict priority, so a saturated high lane
 /// cannot starve the low one.
@@ -115,6 +116,31 @@ public struct JobContext: Sendable {
     public let createdAt: Date
     public let orderingKey: String?
     public var logger: Logger
+    let completionJobs = CompletionJobs()
+
+    /// Enqueues `jobs` in the statement that records this job's completion: they exist exactly
+    /// when the completion was accepted under this run's lease, so a run whose completion is lost
+    /// (a crash, a lapsed lease) leaves nothing behind and its rerun enqueues them once. Jobs due
+    /// now are claimable right after that statement; the writes cost no statement of their own.
+    public func enqueueOnCompletion(_ jobs: [NewJob]) {
+        completionJobs.append(jobs)
+    }
+}
+
+/// The jobs a running handler asked to enqueue with its completion.
+final class CompletionJobs: Sendable {
+    private let jobs = Mutex<[NewJob]>([])
+
+    func append(_ more: [NewJob]) {
+        jobs.withLock { $0.append(contentsOf: more) }
+    }
+
+    func take() -> [NewJob] {
+        jobs.withLock { jobs in
+            defer { jobs = [] }
+            return jobs
+        }
+    }
 }
 
 extension JSONEncoder {

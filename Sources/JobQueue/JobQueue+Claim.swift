@@ -28,11 +28,14 @@ public struct JobOutcome: Sendable {
     public let id: Int64
     public let leaseToken: Int64
     public let kind: Kind
+    /// Jobs to enqueue in the statement that writes a completion (nothing for other outcomes).
+    public let followUps: [NewJob]
 
-    public init(id: Int64, leaseToken: Int64, kind: Kind) {
+    public init(id: Int64, leaseToken: Int64, kind: Kind, followUps: [NewJob] = []) {
         self.id = id
         self.leaseToken = leaseToken
         self.kind = kind
+        self.followUps = kind == .completed ? followUps : []
     }
 }
 
@@ -67,8 +70,8 @@ extension JobQueue {
         let token = Int64.random(in: 1...Int64.max)
         let statement = ClaimJobs(
             high: limits[0], medium: limits[1], low: limits[2], reclaim: reclaim, token: token,
-            leaseMilliseconds: lease.milliseconds, completedIDs: ridingAlong.map(\.id),
-            completedTokens: ridingAlong.map(\.leaseToken))
+            leaseMilliseconds: lease.milliseconds, completed: ridingAlong,
+            notify: notifiesFollowUps(of: ridingAlong))
         return try await withDeadline(configuration.statementTimeout) {
             var jobs: [ClaimedJob] = []
             var writtenBack = separateResult
@@ -104,18 +107,25 @@ extension JobQueue {
             let completed = outcomes.filter { $0.kind == .completed }
             updates = outcomes.filter { $0.kind != .completed }
             if !completed.isEmpty {
-                let statement = DeleteCompletedJobs(ids: completed.map(\.id), tokens: completed.map(\.leaseToken))
+                let statement = DeleteCompletedJobs(completed: completed, notify: notifiesFollowUps(of: completed))
                 for try await id in try await client.execute(statement, logger: logger) {
                     accepted.insert(id)
                 }
             }
         }
         if !updates.isEmpty {
-            for try await id in try await client.execute(WriteBackJobs(outcomes: updates), logger: logger) {
+            let statement = WriteBackJobs(outcomes: updates, notify: notifiesFollowUps(of: updates))
+            for try await id in try await client.execute(statement, logger: logger) {
                 accepted.insert(id)
             }
         }
         return accepted
+    }
+
+    /// Whether the statement writing `outcomes` should NOTIFY other processes of the follow-ups
+    /// it enqueues (throttled like every enqueue).
+    private func notifiesFollowUps(of outcomes: [JobOutcome]) -> Bool {
+        outcomes.contains { !$0.followUps.isEmpty } && notifyThrottle.shouldNotify()
     }
 
     /// Extends the leases of running jobs; returns the ids still held (a missing id lost its lease).
@@ -152,6 +162,7 @@ struct ClaimJobs: PostgresPreparedStatement {
             DELETE FROM jobs USING unnest($7::int8[], $8::int8[]) AS d(id, token)
             WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
             RETURNING jobs.id
+        ), \(spawnCTE(parents: "SELECT id FROM done", firstParameter: 9))
         ), reclaim AS (
             SELECT id FROM jobs
             WHERE state = 'running' AND lease_expires_at < now() AND id <> ALL($7::int8[])
@@ -172,10 +183,12 @@ struct ClaimJobs: PostgresPreparedStatement {
             RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
                 jobs.created_at, coalesce(jobs.ordering_key, '') AS ordering_key
         )
-        SELECT true, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key, (SELECT applied FROM relaxed)
+        SELECT true, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key, (SELECT applied FROM relaxed),
+            (SELECT count(*) FROM notified)
         FROM claimed
         UNION ALL
-        SELECT false, id, '', 0::int2, '', 0, 0, now(), '', (SELECT applied FROM relaxed) FROM done
+        SELECT false, id, '', 0::int2, '', 0, 0, now(), '', (SELECT applied FROM relaxed), (SELECT count(*) FROM notified)
+        FROM done
         """
     typealias Row = (Bool, Int64, String, Int16, String, Int32, Int32, Date, String)
 
@@ -185,19 +198,20 @@ struct ClaimJobs: PostgresPreparedStatement {
     let reclaim: Int
     let token: Int64
     let leaseMilliseconds: Int64
-    let completedIDs: [Int64]
-    let completedTokens: [Int64]
+    let completed: [JobOutcome]
+    let notify: Bool
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 8)
+        var bindings = PostgresBindings(capacity: 17)
         bindings.append(Int64(high))
         bindings.append(Int64(medium))
         bindings.append(Int64(low))
         bindings.append(Int64(reclaim))
         bindings.append(token)
         bindings.append(Double(leaseMilliseconds))
-        bindings.append(completedIDs)
-        bindings.append(completedTokens)
+        bindings.append(completed.map(\.id))
+        bindings.append(completed.map(\.leaseToken))
+        bindings.appendFollowUps(of: completed, notify: notify)
         return bindings
     }
 
@@ -220,6 +234,7 @@ struct WriteBackJobs: PostgresPreparedStatement {
     // Guarded by the lease token and the running state: a worker whose lease was reclaimed or
     // whose job was cancelled writes nothing. The last ten errors are kept on the row.
     static let sql = """
+        WITH updated AS (
         UPDATE jobs SET
             state = d.state::job_state,
             run_at = CASE WHEN d.state = 'available' THEN d.run_at ELSE jobs.run_at END,
@@ -234,11 +249,15 @@ struct WriteBackJobs: PostgresPreparedStatement {
         FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], $5::int4[], $6::text[])
             AS d(id, token, state, run_at, refund, error)
         WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
-        RETURNING jobs.id
+        RETURNING jobs.id, jobs.state
+        ), \(spawnCTE(parents: "SELECT id FROM updated WHERE state = 'completed'", firstParameter: 7))
+        )
+        SELECT id, (SELECT count(*) FROM notified) FROM updated
         """
     typealias Row = Int64
 
     let outcomes: [JobOutcome]
+    let notify: Bool
 
     func makeBindings() throws -> PostgresBindings {
         var ids: [Int64] = [], tokens: [Int64] = [], states: [String] = [], runAts: [Date] = []
@@ -257,39 +276,45 @@ struct WriteBackJobs: PostgresPreparedStatement {
                 states.append("discarded"); runAts.append(now); refunds.append(0); errors.append(error)
             }
         }
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 15)
         bindings.append(ids)
         bindings.append(tokens)
         bindings.append(states)
         bindings.append(runAts)
         bindings.append(refunds)
         bindings.append(errors)
+        bindings.appendFollowUps(of: outcomes, notify: notify)
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.makeRandomAccess()[0].decode(Int64.self) }
 }
 
 /// Completion without keeping the row: a DELETE writes no new tuple and no index entries.
 struct DeleteCompletedJobs: PostgresPreparedStatement {
     static let sql = """
-        DELETE FROM jobs USING unnest($1::int8[], $2::int8[]) AS d(id, token)
-        WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
-        RETURNING jobs.id
+        WITH done AS (
+            DELETE FROM jobs USING unnest($1::int8[], $2::int8[]) AS d(id, token)
+            WHERE jobs.id = d.id AND jobs.lease_token = d.token AND jobs.state = 'running'
+            RETURNING jobs.id
+        ), \(spawnCTE(parents: "SELECT id FROM done", firstParameter: 3))
+        )
+        SELECT id, (SELECT count(*) FROM notified) FROM done
         """
     typealias Row = Int64
 
-    let ids: [Int64]
-    let tokens: [Int64]
+    let completed: [JobOutcome]
+    let notify: Bool
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
-        bindings.append(ids)
-        bindings.append(tokens)
+        var bindings = PostgresBindings(capacity: 11)
+        bindings.append(completed.map(\.id))
+        bindings.append(completed.map(\.leaseToken))
+        bindings.appendFollowUps(of: completed, notify: notify)
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.makeRandomAccess()[0].decode(Int64.self) }
 }
 
 struct RenewLeases: PostgresPreparedStatement {
@@ -332,4 +357,57 @@ private func claimableLane(_ name: String, lane: Int, limit: String) -> String {
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
     """
+}
+
+/// Two CTEs for a statement that writes completions: `spawned` enqueues the follow-ups of those
+/// `parents` returns (the completions whose lease held), in the order they were asked for, and
+/// `notified` sends one NOTIFY when any were enqueued and the flag says so. Parameters
+/// `$first…$first+8` are `PostgresBindings.appendFollowUps`; the caller opens the first CTE's name
+/// and closes the last one's parenthesis, and must select from `notified` for it to run.
+private func spawnCTE(parents: String, firstParameter first: Int) -> String {
+    let p = (first..<first + 9).map { "$\($0)" }
+    return """
+        spawned AS (
+                    INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
+                    SELECT f.k, f.l, f.p::jsonb, now() + f.d * interval '1 millisecond', f.m, NULLIF(f.u, ''),
+                        NULLIF(f.o, '')
+                    FROM unnest(\(p[0])::int8[], \(p[1])::text[], \(p[2])::int2[], \(p[3])::text[], \(p[4])::int8[],
+                        \(p[5])::int4[], \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS f(parent, k, l, p, d, m, u, o, n)
+                    WHERE f.parent IN (\(parents))
+                    ORDER BY f.n
+                    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+                    RETURNING id
+                ), notified AS (
+                    SELECT pg_notify('afx_jobs', '') FROM (SELECT 1 FROM spawned LIMIT 1) s WHERE \(p[8])::bool
+        """
+}
+
+extension PostgresBindings {
+    /// The follow-ups of `outcomes` for `spawnCTE`: parent id, kind, lane, payload, delay (ms),
+    /// attempts, unique key and ordering key ('' for none), then the NOTIFY flag.
+    mutating func appendFollowUps(of outcomes: [JobOutcome], notify: Bool) {
+        var parents: [Int64] = [], kinds: [String] = [], lanes: [Int16] = [], payloads: [String] = []
+        var delays: [Int64] = [], attempts: [Int32] = [], uniqueKeys: [String] = [], orderingKeys: [String] = []
+        for outcome in outcomes {
+            for job in outcome.followUps {
+                parents.append(outcome.id)
+                kinds.append(job.kind)
+                lanes.append(job.options.lane.rawValue)
+                payloads.append(job.payload)
+                delays.append(max(0, job.options.delay.milliseconds))
+                attempts.append(Int32(clamping: job.options.maxAttempts ?? RetryPolicy.default.maxAttempts))
+                uniqueKeys.append(job.options.uniqueKey ?? "")
+                orderingKeys.append(job.options.orderingKey ?? "")
+            }
+        }
+        append(parents)
+        append(kinds)
+        append(lanes)
+        append(payloads)
+        append(delays)
+        append(attempts)
+        append(uniqueKeys)
+        append(orderingKeys)
+        append(notify)
+    }
 }

@@ -83,29 +83,24 @@ public final class JobQueue: Service, Sendable {
         return try await enqueue(batch: [job])[0]
     }
 
-    /// Enqueues jobs in one INSERT; results are in the order of `jobs`.
-    ///
-    /// - Parameter relaxed: commit without waiting for the WAL flush. Only for jobs a running job
-    ///   derives again if they are lost: its completion is written later, so a crash that loses
-    ///   this insert loses that completion too, and the job runs again (use unique keys).
+    /// Enqueues jobs in one INSERT; results are in the order of `jobs`. (A running job enqueues
+    /// what it derives with `JobContext.enqueueOnCompletion` instead.)
     @discardableResult
-    public func enqueue(batch jobs: [NewJob], relaxed: Bool = false) async throws -> [EnqueueResult] {
+    public func enqueue(batch jobs: [NewJob]) async throws -> [EnqueueResult] {
         guard !jobs.isEmpty else { return [] }
         let results = try await Self.insertBatch(
-            jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger,
-            relaxed: relaxed)
+            jobs, client: client, throttle: notifyThrottle, timeout: configuration.statementTimeout, logger: logger)
         jobsEnqueued(lanes: Set(jobs.map(\.options.lane)))
         return results
     }
 
     static func insertBatch(
-        _ jobs: [NewJob], client: PostgresClient, throttle: NotifyThrottle, timeout: Duration, logger: Logger,
-        relaxed: Bool = false
+        _ jobs: [NewJob], client: PostgresClient, throttle: NotifyThrottle, timeout: Duration, logger: Logger
     ) async throws -> [EnqueueResult] {
         let notify = throttle.shouldNotify()
         return try await withDeadline(timeout) {
             try await client.withConnection { connection in
-                try await Self.insert(jobs, on: connection, notify: notify, relaxed: relaxed, logger: logger)
+                try await Self.insert(jobs, on: connection, notify: notify, logger: logger)
             }
         }
     }
@@ -134,17 +129,14 @@ public final class JobQueue: Service, Sendable {
     }
 
     static func insert(
-        _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, relaxed: Bool = false, logger: Logger
+        _ jobs: [NewJob], on connection: PostgresConnection, notify: Bool, logger: Logger
     ) async throws -> [EnqueueResult] {
         var insertedByKey: [String: Int64] = [:]
         var insertedWithoutKey: [Int64] = []
         let rows: AsyncThrowingMapSequence<PostgresRowSequence, InsertJobs.Row> =
-            switch (notify, relaxed) {
-            case (true, false): try await connection.execute(InsertJobsAndNotify(jobs: jobs), logger: logger)
-            case (false, false): try await connection.execute(InsertJobs(jobs: jobs), logger: logger)
-            case (true, true): try await connection.execute(InsertJobsRelaxedAndNotify(jobs: jobs), logger: logger)
-            case (false, true): try await connection.execute(InsertJobsRelaxed(jobs: jobs), logger: logger)
-            }
+            notify
+            ? try await connection.execute(InsertJobsAndNotify(jobs: jobs), logger: logger)
+            : try await connection.execute(InsertJobs(jobs: jobs), logger: logger)
         for try await (id, uniqueKey) in rows {
             if uniqueKey.isEmpty {
                 insertedWithoutKey.append(id)
@@ -237,24 +229,13 @@ public enum JobQueueError: Error, CustomStringConvertible {
 /// `INSERT … SELECT FROM unnest(…)`: one statement for any number of jobs, unique keys resolved by
 /// `ON CONFLICT DO NOTHING` against the partial unique index.
 struct InsertJobs: JobInsertStatement {
-    static let sql = insertJobsSQL(relaxed: false, notify: false)
+    static let sql = insertJobsSQL(notify: false)
     let jobs: [NewJob]
 }
 
 /// The same, with a NOTIFY for other processes' workers in the same statement (and transaction).
 struct InsertJobsAndNotify: JobInsertStatement {
-    static let sql = insertJobsSQL(relaxed: false, notify: true)
-    let jobs: [NewJob]
-}
-
-/// The same two, committing without waiting for the WAL flush (`enqueue(batch:relaxed:)`).
-struct InsertJobsRelaxed: JobInsertStatement {
-    static let sql = insertJobsSQL(relaxed: true, notify: false)
-    let jobs: [NewJob]
-}
-
-struct InsertJobsRelaxedAndNotify: JobInsertStatement {
-    static let sql = insertJobsSQL(relaxed: true, notify: true)
+    static let sql = insertJobsSQL(notify: true)
     let jobs: [NewJob]
 }
 
@@ -262,16 +243,14 @@ protocol JobInsertStatement: PostgresPreparedStatement where Row == (Int64, Stri
     var jobs: [NewJob] { get }
 }
 
-/// The job INSERT in its variants. `relaxed`: a predicate evaluated once, before the first row,
-/// turns off synchronous commit for this transaction only. `notify`: an uncorrelated subquery in
-/// RETURNING sends the NOTIFY once.
-private func insertJobsSQL(relaxed: Bool, notify: Bool) -> String {
+/// The job INSERT in its variants. `notify`: an uncorrelated subquery in RETURNING sends the
+/// NOTIFY once.
+private func insertJobsSQL(notify: Bool) -> String {
     """
     INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
     SELECT k, l, p::jsonb, now() + d * interval '1 millisecond', m, NULLIF(u, ''), NULLIF(o, '')
     FROM unnest($1::text[], $2::int2[], $3::text[], $4::int8[], $5::int4[], $6::text[], $7::text[])
         WITH ORDINALITY AS t(k, l, p, d, m, u, o, n)
-    \(relaxed ? "WHERE (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL" : "")
     ORDER BY n
     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
     RETURNING id, coalesce(unique_key, '')\(notify ? ", (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) n)" : "")

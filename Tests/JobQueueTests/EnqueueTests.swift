@@ -165,28 +165,3 @@ import Testing
         }
     }
 }
-
-extension EnqueueTests {
-    /// A relaxed batch (jobs a running job derives again) inserts like any batch and keeps unique
-    /// keys; its statements carry the asynchronous-commit setting (a text edit of the shared SQL
-    /// that silently stopped matching would otherwise go unnoticed).
-    @Test func aRelaxedBatchInsertsLikeAnyBatch() async throws {
-        try await TestDatabase.required.withClient { client in
-            try await client.query("TRUNCATE jobs")
-            let queue = makeQueue(client)
-            let jobs = try (0..<3).map {
-                try NewJob(RecordingJob.self, Step(sequence: $0), options: .init(uniqueKey: "relaxed-\($0)"))
-            }
-            let first = try await queue.enqueue(batch: jobs, relaxed: true)
-            #expect(first.allSatisfy { $0.inserted })
-            let again = try await queue.enqueue(batch: jobs, relaxed: true)
-            #expect(again.map(\.id) == first.map(\.id))
-            #expect(again.allSatisfy { !$0.inserted })
-            #expect(try await client.count("SELECT count(*)::int FROM jobs") == 3)
-            for sql in [InsertJobsRelaxed.sql, InsertJobsRelaxedAndNotify.sql] {
-                #expect(sql.contains("set_config('synchronous_commit', 'off', true)"))
-            }
-            #expect(!InsertJobs.sql.contains("synchronous_commit"))
-        }
-    }
-}

@@ -79,7 +79,8 @@ struct RouteJob: JobHandler {
         let message = TelegramMessageMapper.message(from: telegram)
         try await enqueueDeliveries(
             pairs: pairs, action: kind.isEdit ? .edit : .create, event: event, sourceChatID: telegram.chat.id,
-            sourceMessageID: telegram.messageId, message: message, albumKey: kind.isEdit ? nil : event.groupKey)
+            sourceMessageID: telegram.messageId, message: message, albumKey: kind.isEdit ? nil : event.groupKey,
+            context: context)
     }
 
     /// A stored Gateway event: MESSAGE_CREATE, MESSAGE_UPDATE or MESSAGE_DELETE.
@@ -116,14 +117,14 @@ struct RouteJob: JobHandler {
             ? Message() : DiscordMessageMapper.message(from: stored.frame.d, names: stored.names ?? .init())
         try await enqueueDeliveries(
             pairs: pairs, action: action, event: event, sourceChatID: channelID, sourceMessageID: messageID,
-            message: message, albumKey: nil)
+            message: message, albumKey: nil, context: context)
     }
 
     /// One deliver job per pair that takes the message (edits and deletes only where the pair keeps
     /// copies in sync), ordered per pair and delayed by its delay; filtered ones are logged.
     private func enqueueDeliveries(
         pairs: [Pair], action: DeliverJob.Action, event: InboundEvent, sourceChatID: Int64, sourceMessageID: Int64,
-        message: Message, albumKey: String?
+        message: Message, albumKey: String?, context: JobContext
     ) async throws {
         var jobs: [NewJob] = []
         var filtered: [Pair] = []
@@ -156,10 +157,9 @@ struct RouteJob: JobHandler {
                         lane: PlanLane.lane(for: event.plan), delay: delay, uniqueKey: unique,
                         orderingKey: pair.orderingKey)))
         }
-        // Relaxed commit: this route job stays durable until its completion, which is written after
-        // these rows; a crash that loses them loses the completion too, and the route runs again
-        // (the unique keys keep that from doubling a delivery).
-        try await runtime.queue.enqueue(batch: jobs, relaxed: true)
+        // Written with this route job's completion, in its statement: a route whose completion is
+        // lost runs again and enqueues them then, once.
+        context.enqueueOnCompletion(jobs)
         for pair in filtered {
             try await runtime.deliveries.logOutcome(
                 userID: pair.userID, pairID: pair.id, sourceMessageID: sourceMessageID,
