@@ -88,9 +88,11 @@ public func buildApplication(
     let accounts = AccountDirectory(repository: AccountRepository(client: postgres), cipher: cipher)
     let pairRepository = PairRepository(client: postgres)
     let pairs = PairDirectory(repository: pairRepository)
+    let deliveries = DeliveryRepository(client: postgres)
+    let recorder = DeliveryRecorder(repository: deliveries)
     let forwarding = ForwardingRuntime(
         client: postgres, queue: jobQueue, accounts: accounts, pairs: pairs, pairRepository: pairRepository,
-        deliveries: DeliveryRepository(client: postgres), platforms: platforms, scheduler: SendScheduler(),
+        deliveries: deliveries, recorder: recorder, platforms: platforms, scheduler: SendScheduler(),
         configuration: config.platforms, gate: PlanGate(catalog: plans), events: events)
     let ingest = InboundIngest(
         client: postgres, queue: jobQueue, timeout: config.database.requestTimeout, logger: logger)
@@ -175,7 +177,8 @@ public func buildApplication(
             logger: logger) : nil
 
     var services: [any Service] = [
-        postgres, platforms, jobQueue, ingest, events,
+        // Stopped after the workers (services stop in reverse order): draining jobs record here.
+        postgres, platforms, jobQueue, ingest, recorder, events,
         ChangeListener(client: postgres, accounts: accounts, pairs: pairs, logger: logger),
     ]
     if let discordGateway { services.append(discordGateway) }

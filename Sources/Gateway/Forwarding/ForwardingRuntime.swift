@@ -14,6 +14,8 @@ public struct ForwardingRuntime: Sendable {
     let pairs: PairDirectory
     let pairRepository: PairRepository
     let deliveries: DeliveryRepository
+    /// Delivered messages' links and log lines, group-committed.
+    let recorder: DeliveryRecorder
     let platforms: PlatformClients
     let scheduler: SendScheduler
     let configuration: AppConfig.Platforms

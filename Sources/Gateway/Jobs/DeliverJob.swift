@@ -73,10 +73,11 @@ struct DeliverJob: JobHandler {
                 case .discord: try await DiscordDelivery(delivery).create(items)
                 }
             guard let first = copies.first else { return }
-            try await runtime.deliveries.recordDelivery(
-                userID: pair.userID, pairID: pair.id, sourceChatID: payload.sourceChatID,
-                sourceMessageID: first.sourceMessageID, event: "create", copies: copies,
-                latencyMS: delivery.latencyMilliseconds)
+            try await runtime.recorder.record(
+                DeliveryRecord(
+                    userID: pair.userID, pairID: pair.id, sourceChatID: payload.sourceChatID,
+                    sourceMessageID: first.sourceMessageID, event: "create", copies: copies,
+                    latencyMS: delivery.latencyMilliseconds))
             runtime.events.publish(
                 LiveEvent(
                     userId: pair.userID, type: "message.forwarded", pairId: pair.id,

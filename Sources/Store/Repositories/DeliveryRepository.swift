@@ -87,15 +87,11 @@ public struct DeliveryRepository: Sendable {
             """)
     }
 
-    /// Records a delivery's remaining copies and its log line in one statement.
-    public func recordDelivery(
-        userID: Int64, pairID: Int64, sourceChatID: Int64, sourceMessageID: Int64, event: String,
-        copies: [DeliveredCopy], latencyMS: Int
-    ) async throws {
-        let statement = RecordDelivery(
-            userID: userID, pairID: pairID, sourceChatID: sourceChatID, sourceMessageID: sourceMessageID, event: event,
-            copies: copies, latencyMS: latencyMS)
-        for try await _ in try await client.execute(statement) {}
+    /// Records deliveries' copies and their log lines, all in one statement. Should one of them
+    /// fail (its pair deleted meanwhile), none is written.
+    public func recordDeliveries(_ deliveries: [DeliveryRecord]) async throws {
+        guard !deliveries.isEmpty else { return }
+        for try await _ in try await client.execute(RecordDeliveries(deliveries: deliveries)) {}
     }
 
     /// Source messages of a pair that already have a copy (album items sent earlier).
@@ -128,50 +124,89 @@ public struct DeliveryRepository: Sendable {
     }
 }
 
-/// The links of a delivered message and its log line, in one statement; prepared (planned once
-/// per connection) because it runs for every delivery.
-struct RecordDelivery: PostgresPreparedStatement {
+/// A delivered message: its copies, and the log line with its latency.
+public struct DeliveryRecord: Sendable, Equatable {
+    public let userID: Int64
+    public let pairID: Int64
+    public let sourceChatID: Int64
+    public let sourceMessageID: Int64
+    public let event: String
+    /// At least one; the log line names the first.
+    public let copies: [DeliveredCopy]
+    public let latencyMS: Int
+
+    public init(
+        userID: Int64, pairID: Int64, sourceChatID: Int64, sourceMessageID: Int64, event: String,
+        copies: [DeliveredCopy], latencyMS: Int
+    ) {
+        precondition(!copies.isEmpty, "a delivery record without copies")
+        self.userID = userID
+        self.pairID = pairID
+        self.sourceChatID = sourceChatID
+        self.sourceMessageID = sourceMessageID
+        self.event = event
+        self.copies = copies
+        self.latencyMS = latencyMS
+    }
+}
+
+/// The links of delivered messages and their log lines, in one statement; prepared (planned
+/// once per connection) because it runs for every few deliveries.
+struct RecordDeliveries: PostgresPreparedStatement {
     typealias Row = Int64
 
-    // Committed without waiting for the WAL flush: the deliver job's completion is written after
-    // it, so a crash cannot keep the completion and lose these rows (see DeliverJob).
+    // Committed without waiting for the WAL flush: each deliver job's completion is written after
+    // it, so a crash cannot keep the completion and lose these rows (see DeliverJob). A copy
+    // recorded twice in one batch (a job run twice at once) keeps its last row: ON CONFLICT DO
+    // UPDATE may not touch a row twice in one statement.
     static let sql = """
         WITH relaxed AS (
             SELECT set_config('synchronous_commit', 'off', true) AS applied
         ), l AS (
             INSERT INTO message_links (pair_id, source_chat_id, source_message_id, part, dest_chat_id, dest_message_id)
-            SELECT $2, $3, s, p, c, m
-            FROM unnest($4::int8[], $5::int2[], $6::int8[], $7::int8[]) AS t(s, p, c, m)
+            SELECT DISTINCT ON (pr, s, p) pr, sc, s, p, c, m
+            FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int2[], $5::int8[], $6::int8[]) WITH ORDINALITY
+                AS t(pr, sc, s, p, c, m, n)
+            ORDER BY pr, s, p, n DESC
             ON CONFLICT (pair_id, source_message_id, part) DO UPDATE
                 SET dest_chat_id = excluded.dest_chat_id, dest_message_id = excluded.dest_message_id
         )
         INSERT INTO message_logs (user_id, pair_id, source_message_id, dest_message_id, dest_chat_id, event, outcome, latency_ms)
-        SELECT $1, $2, $8, $9, $10, $11, 'delivered', $12 FROM relaxed
+        SELECT u, pr, s, m, c, e, 'delivered', ms
+        FROM unnest($7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::text[], $13::int4[])
+            AS t(u, pr, s, m, c, e, ms), relaxed
         RETURNING id
         """
 
-    let userID: Int64
-    let pairID: Int64
-    let sourceChatID: Int64
-    let sourceMessageID: Int64
-    let event: String
-    let copies: [DeliveredCopy]
-    let latencyMS: Int
+    let deliveries: [DeliveryRecord]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
-        bindings.append(userID)
-        bindings.append(pairID)
-        bindings.append(sourceChatID)
-        bindings.append(copies.map(\.sourceMessageID))
-        bindings.append(copies.map { Int16($0.part) })
-        bindings.append(copies.map(\.destChatID))
-        bindings.append(copies.map(\.destMessageID))
-        bindings.append(sourceMessageID)
-        bindings.append(copies.first?.destMessageID)
-        bindings.append(copies.first?.destChatID)
-        bindings.append(event)
-        bindings.append(Int32(clamping: latencyMS))
+        var linkPairs: [Int64] = [], linkChats: [Int64] = [], linkSources: [Int64] = [], parts: [Int16] = []
+        var destChats: [Int64] = [], destMessages: [Int64] = []
+        for delivery in deliveries {
+            for copy in delivery.copies {
+                linkPairs.append(delivery.pairID)
+                linkChats.append(delivery.sourceChatID)
+                linkSources.append(copy.sourceMessageID)
+                parts.append(Int16(copy.part))
+                destChats.append(copy.destChatID)
+                destMessages.append(copy.destMessageID)
+            }
+        }
+        var bindings = PostgresBindings(capacity: 13)
+        bindings.append(linkPairs)
+        bindings.append(linkChats)
+        bindings.append(linkSources)
+        bindings.append(parts)
+        bindings.append(destChats)
+        bindings.append(destMessages)
+        bindings.append(deliveries.map(\.userID))
+        bindings.append(deliveries.map(\.pairID))
+        bindings.append(deliveries.map(\.sourceMessageID))
+        bindings.append(deliveries.map { $0.copies[0].destMessageID })
+        bindings.append(deliveries.map { $0.copies[0].destChatID })
+        bindings.append(deliveries.map(\.event))
+        bindings.append(deliveries.map { Int32(clamping: $0.latencyMS) })
         return bindings
     }
 

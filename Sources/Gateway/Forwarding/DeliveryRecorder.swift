@@ -1,0 +1,51 @@
+import JobQueue
+import ServiceLifecycle
+import Store
+
+/// Writes delivered messages' links and log lines: concurrent deliver jobs' records are
+/// group-committed, so many deliveries share one statement and one commit, and each job returns
+/// only once its own record is written (its completion must come after it).
+final class DeliveryRecorder: Service, Sendable {
+    let repository: DeliveryRepository
+    private let committer: GroupCommit<DeliveryRecord, Result<Void, any Error>>
+
+    init(repository: DeliveryRepository) {
+        self.repository = repository
+        committer = GroupCommit(maxBatch: 256) { records in
+            do {
+                try await repository.recordDeliveries(records)
+                return records.map { _ in .success(()) }
+            } catch {
+                // One bad record (its pair deleted meanwhile) must not fail the others, whose
+                // messages are already out: each alone, so only it sees the error.
+                var results: [Result<Void, any Error>] = []
+                for record in records {
+                    do {
+                        try await repository.recordDeliveries([record])
+                        results.append(.success(()))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                return results
+            }
+        }
+    }
+
+    /// Returns once `record` is committed.
+    func record(_ record: DeliveryRecord) async throws {
+        guard committer.isRunning else { return try await repository.recordDeliveries([record]) }
+        try await committer.submit(record).get()
+    }
+
+    /// Statements written so far (each carries every record queued when it started).
+    var batches: Int { committer.batchCount }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await committer.run(flushers: 1)
+        } onGracefulShutdown: {
+            self.committer.stop()
+        }
+    }
+}
