@@ -23,6 +23,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
     @Option(help: "Seconds of load.") var seconds = 15
     @Option(help: "Source chats, each paired with its own Discord webhook.") var chats = 200
     @Option(help: "Job workers in the gateway.") var concurrency = 64
+    @Option(help: "PostgreSQL connections of the gateway (default: workers + 24).") var connections: Int?
     @Option(help: "Leading seconds left out of the latency figures (connections and caches warming up).")
     var warmup = 2.0
     @Flag(help: "Print one JSON object at the end.") var json = false
@@ -43,7 +44,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 // Unused (nothing is sent to Telegram), but never the real API from a benchmark.
                 config.platforms.telegramAPIURL = "http://127.0.0.1:9"
                 config.jobs.concurrency = concurrency
-                config.database.poolSize = max(config.database.poolSize, concurrency + 24)
+                config.database.poolSize = connections ?? max(config.database.poolSize, concurrency + 24)
             }
             let secret = "bench-e2e-secret-0123456789"
             let cipher = CredentialCipher(key: config.secrets.encryptionKey!.value)
@@ -128,16 +129,23 @@ struct BenchE2ECommand: AsyncParsableCommand {
         }
         reporter.cancel()
         var sendTimes = [Double](repeating: 0, count: chats * max(1, rate * seconds / chats))
+        var ackTimes = sendTimes
         let timesText = try String(contentsOfFile: timesPath, encoding: .utf8)
         try? FileManager.default.removeItem(atPath: timesPath)
         for line in timesText.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard fields.count == 2, let sequence = Int(fields[0]), let at = Double(fields[1]),
-                sendTimes.indices.contains(sequence)
+            guard fields.count == 3, let sequence = Int(fields[0]), let at = Double(fields[1]),
+                let acked = Double(fields[2]), sendTimes.indices.contains(sequence)
             else { continue }
             sendTimes[sequence] = at
+            ackTimes[sequence] = acked
         }
         let measuredFrom = (sendTimes.filter { $0 > 0 }.min() ?? 0) + warmup
+        // The webhook's own answer time: the part of the latency spent before the 200.
+        let acks = LatencyRecorder()
+        for (sent, acked) in zip(sendTimes, ackTimes) where sent >= measuredFrom && acked > 0 {
+            acks.record((acked - sent) * 1000)
+        }
         let latencies = LatencyRecorder()
         var reordered = 0
         var seen = Set<Int>()
@@ -160,10 +168,11 @@ struct BenchE2ECommand: AsyncParsableCommand {
         let lost = max(0, acked - seen.count)
         let throughput = seen.count > 1 ? Double(seen.count) / max(lastDelivery - firstDelivery, 0.001) : 0
         progress.finish(
-            "\(acked) sent in \(String(format: "%.1f", sendSeconds)) s, \(seen.count) delivered, \(Int(throughput)) msgs/s, p50 \(round2(latencies.percentile(50))) ms, p99 \(round2(latencies.percentile(99))) ms, \(lost) lost, \(reordered) reordered, \(sendErrors) errors"
+            "\(acked) sent in \(String(format: "%.1f", sendSeconds)) s, \(seen.count) delivered, \(Int(throughput)) msgs/s, p50 \(round2(latencies.percentile(50))) ms, p99 \(round2(latencies.percentile(99))) ms, \(lost) lost, \(reordered) reordered, \(sendErrors) errors; webhook answered in p50 \(round2(acks.percentile(50))) ms, p99 \(round2(acks.percentile(99))) ms"
         )
         return Figures(
-            throughput: throughput, p50: latencies.percentile(50), p99: latencies.percentile(99), lost: lost,
+            throughput: throughput, p50: latencies.percentile(50), p99: latencies.percentile(99),
+            ackP50: acks.percentile(50), ackP99: acks.percentile(99), lost: lost,
             reordered: reordered, sent: acked, delivered: seen.count, errors: sendErrors,
             rate: rate, chats: chats)
     }
@@ -172,6 +181,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
         var throughput: Double
         var p50: Double
         var p99: Double
+        var ackP50: Double
+        var ackP99: Double
         var lost: Int
         var reordered: Int
         var sent: Int
@@ -183,6 +194,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         var json: [String: Any] {
             [
                 "msgs_per_s": round1(throughput), "latency_ms": ["p50": round2(p50), "p99": round2(p99)],
+                "webhook_answer_ms": ["p50": round2(ackP50), "p99": round2(ackP99)],
                 "lost": lost, "reordered": reordered, "sent": sent, "delivered": delivered, "errors": errors,
                 "target_rate": rate, "chats": chats,
             ]
@@ -204,7 +216,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
 
 /// `afx bench e2e-send` (hidden): the sender of `bench e2e`, in its own process. Each chat posts
 /// its share of the rate in order, one request at a time as Telegram does; writes "sequence
-/// unix-time" per request to --out and prints "acknowledged errors" at the end.
+/// sent-at answered-at" (Unix seconds) per request to --out and prints "acknowledged errors" at
+/// the end.
 struct BenchE2ESendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "e2e-send", abstract: "The sender of bench e2e (run by it).", shouldDisplay: false)
@@ -218,11 +231,11 @@ struct BenchE2ESendCommand: AsyncParsableCommand {
     @Option var out: String
 
     final class Counters: Sendable {
-        let sent: Mutex<[Double]>
+        let sent: Mutex<[(sent: Double, answered: Double)]>
         let acknowledged = Atomic<Int>(0)
         let errors = Atomic<Int>(0)
 
-        init(total: Int) { sent = Mutex([Double](repeating: 0, count: total)) }
+        init(total: Int) { sent = Mutex(Array(repeating: (0, 0), count: total)) }
     }
 
     func run() async throws {
@@ -251,10 +264,13 @@ struct BenchE2ESendCommand: AsyncParsableCommand {
                         request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
                         request.body = .bytes(
                             ByteBuffer(string: BenchE2ECommand.update(sequence: sequence, chat: chat)))
-                        counters.sent.withLock { $0[sequence] = Date().timeIntervalSince1970 }
+                        let sentAt = Date().timeIntervalSince1970
+                        counters.sent.withLock { $0[sequence].sent = sentAt }
                         do {
                             let response = try await client.execute(request, timeout: .seconds(30))
                             _ = try await response.body.collect(upTo: 1 << 16)
+                            let answeredAt = Date().timeIntervalSince1970
+                            counters.sent.withLock { $0[sequence].answered = answeredAt }
                             if response.status == .ok {
                                 counters.acknowledged.add(1, ordering: .relaxed)
                             } else {
@@ -268,8 +284,8 @@ struct BenchE2ESendCommand: AsyncParsableCommand {
             }
         }
         try await client.shutdown()
-        let lines = counters.sent.withLock { $0 }.enumerated().filter { $0.element > 0 }
-            .map { "\($0.offset) \(String(format: "%.6f", $0.element))" }
+        let lines = counters.sent.withLock { $0 }.enumerated().filter { $0.element.sent > 0 }
+            .map { "\($0.offset) \(String(format: "%.6f %.6f", $0.element.sent, $0.element.answered))" }
         try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
         print("\(counters.acknowledged.load(ordering: .relaxed)) \(counters.errors.load(ordering: .relaxed))")
     }
