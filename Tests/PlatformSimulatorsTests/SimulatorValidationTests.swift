@@ -92,6 +92,7 @@ import Testing
             #expect(try wrongHook.json()["code"]?.intValue == 50027)
 
             #expect(sim.messages(inChannel: Self.channel).isEmpty)
+            #expect(sim.createdMessageCount == 0)
         }
     }
 
@@ -106,6 +107,7 @@ import Testing
             #expect(second.status == 200)
             #expect(try first.json()["id"] == second.json()["id"])
             #expect(sim.messages(inChannel: Self.channel).count == 1)
+            #expect(sim.createdMessageCount == 1)
         }
     }
 

@@ -177,6 +177,10 @@ public final class DiscordSimulator: Sendable {
         }
     }
 
+    /// How many messages were created through the API so far (in every channel), without
+    /// copying any: cheap enough to poll while a benchmark sends.
+    public var createdMessageCount: Int { state.withLock { $0.created } }
+
     public func message(id: String) -> PostedMessage? {
         state.withLock { $0.messages[id] }
     }

@@ -72,6 +72,8 @@ struct DiscordState: Sendable {
     var channels: [String: Channel] = [:]
     var webhooks: [String: Webhook] = [:]
     var messages: [String: DiscordSimulator.PostedMessage] = [:]
+    /// Messages created through the API (not injected), for a count that reads no message.
+    var created = 0
     var denied: Set<PermissionKey> = []
     var failures: [FailureRule] = []
     var requests: [DiscordSimulator.Request] = []
@@ -120,6 +122,7 @@ struct DiscordState: Sendable {
                 gatewayOutbox.append(("MESSAGE_UPDATE", message.id))
             }
         } else {
+            if !message.isInjected { created += 1 }
             channels[message.channelID]?.order.append(message.id)
             gatewayOutbox.append(("MESSAGE_CREATE", message.id))
         }
