@@ -101,22 +101,30 @@ final class Fetcher: Sendable {
     }
 
     /// Writes back finished jobs and claims for the free slots, completions riding on the claim
-    /// statement; true when every lane asked filled its quota (ask again at once).
+    /// statement; true when every lane asked filled its quota, or follow-ups it enqueued are due
+    /// and were not started (ask again at once).
     private func writeBackAndClaim() async throws -> Bool {
         let outcomes = takeOutcomes()
-        let (free, quotas) = state.withLock { state -> (Int, [Int]) in
+        let due = Self.dueFollowUps(of: outcomes, accepted: nil)
+        let (free, budget, quotas) = state.withLock { state -> (Int, Int, [Int]) in
             let free = slots - state.running.count
-            return (free, state.allocator.quotas(free: free, running: state.runningPerLane, hasWork: state.hasWork))
+            // Follow-ups due now go first: they continue work already admitted, and starting
+            // them in the statement that enqueues them saves each a claim.
+            let budget = min(free, due.reduce(0, +))
+            let quotas = state.allocator.quotas(
+                free: free - budget, running: state.runningPerLane, hasWork: state.hasWork)
+            return (free, budget, quotas)
         }
         let requested = quotas.reduce(0, +)
-        guard free > 0, requested > 0 else {
+        guard free > 0, requested + budget > 0 else {
             try await writeBack(outcomes)
             return false
         }
         let claim: JobQueue.Claim
         do {
             claim = try await queue.claim(
-                limits: quotas, reclaim: max(1, free / 4), lease: configuration.lease, writingBack: outcomes)
+                limits: quotas, reclaim: max(1, free / 4), lease: configuration.lease, writingBack: outcomes,
+                startingFollowUps: budget)
         } catch {
             restoreOutcomes(outcomes)
             throw error
@@ -124,25 +132,28 @@ final class Fetcher: Sendable {
         noteRejected(outcomes.count - claim.writtenBack.count)
         var perLane = [0, 0, 0]
         for job in claim.jobs { perLane[Int(job.lane.rawValue)] += 1 }
-        let spawned = Self.dueFollowUpLanes(of: outcomes, accepted: claim.writtenBack)
+        // Due follow-ups the statement enqueued but did not start (not the head of their key, or
+        // beyond the budget) are claimable from the next statement on.
+        var waiting = Self.dueFollowUps(of: outcomes, accepted: claim.writtenBack)
+        for job in claim.startedFollowUps { waiting[Int(job.lane.rawValue)] -= 1 }
         state.withLock { state in
             for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
                 state.hasWork[lane] = false
             }
-            for lane in 0..<3 where spawned[lane] { state.hasWork[lane] = true }
+            for lane in 0..<3 where waiting[lane] > 0 { state.hasWork[lane] = true }
         }
-        for job in claim.jobs { start(job) }
-        if spawned.contains(true) && claim.jobs.count < free { return true }
-        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && claim.jobs.count < free
+        for job in claim.jobs + claim.startedFollowUps { start(job) }
+        let started = claim.jobs.count + claim.startedFollowUps.count
+        if waiting.contains(where: { $0 > 0 }) && started < free { return true }
+        return !claim.jobs.isEmpty && zip(perLane, quotas).allSatisfy { $0 >= $1 } && started < free
     }
 
-    /// Lanes that received follow-ups due now from the accepted completions among `outcomes`:
-    /// the statement that wrote them could not claim them, the next one can.
-    static func dueFollowUpLanes(of outcomes: [JobOutcome], accepted: Set<Int64>) -> [Bool] {
-        var lanes = [false, false, false]
-        for outcome in outcomes where !outcome.followUps.isEmpty && accepted.contains(outcome.id) {
+    /// Follow-ups due now per lane among `outcomes`' (only the accepted completions' when given).
+    static func dueFollowUps(of outcomes: [JobOutcome], accepted: Set<Int64>?) -> [Int] {
+        var lanes = [0, 0, 0]
+        for outcome in outcomes where !outcome.followUps.isEmpty && accepted?.contains(outcome.id) ?? true {
             for job in outcome.followUps where job.options.delay <= .zero {
-                lanes[Int(job.options.lane.rawValue)] = true
+                lanes[Int(job.options.lane.rawValue)] += 1
             }
         }
         return lanes
@@ -253,9 +264,9 @@ final class Fetcher: Sendable {
         do {
             let accepted = try await queue.writeBack(outcomes)
             noteRejected(outcomes.count - accepted.count)
-            let spawned = Self.dueFollowUpLanes(of: outcomes, accepted: accepted)
-            if spawned.contains(true) {
-                queue.jobsEnqueued(lanes: Set(Lane.allCases.filter { spawned[Int($0.rawValue)] }))
+            let due = Self.dueFollowUps(of: outcomes, accepted: accepted)
+            if due.contains(where: { $0 > 0 }) {
+                queue.jobsEnqueued(lanes: Set(Lane.allCases.filter { due[Int($0.rawValue)] > 0 }))
             }
         } catch {
             restoreOutcomes(outcomes)

@@ -43,6 +43,9 @@ extension JobQueue {
     /// What one claim statement did.
     public struct Claim: Sendable {
         public let jobs: [ClaimedJob]
+        /// Follow-ups of the completions written back that the statement enqueued already
+        /// running under this claim's lease (see `startingFollowUps`).
+        public let startedFollowUps: [ClaimedJob]
         /// The outcomes written back with it whose lease still held.
         public let writtenBack: Set<Int64>
     }
@@ -56,9 +59,13 @@ extension JobQueue {
 
     /// The same, writing `outcomes` back first. Completions ride on the claim statement itself
     /// (deleted in a CTE) so a busy loop pays one statement and one commit per cycle.
-    public func claim(limits: [Int], reclaim: Int, lease: Duration, writingBack outcomes: [JobOutcome]) async throws
-        -> Claim
-    {
+    ///
+    /// - Parameter startingFollowUps: how many of the completions' follow-ups that are due now may
+    ///   be inserted already running under this claim (in `Claim.startedFollowUps`), saving them
+    ///   a claim: each only if it is the head of its ordering key, judged like a claim judges it.
+    public func claim(
+        limits: [Int], reclaim: Int, lease: Duration, writingBack outcomes: [JobOutcome], startingFollowUps: Int = 0
+    ) async throws -> Claim {
         precondition(limits.count == Lane.allCases.count)
         var ridingAlong: [JobOutcome] = []
         var separately = outcomes
@@ -71,22 +78,23 @@ extension JobQueue {
         let statement = ClaimJobs(
             high: limits[0], medium: limits[1], low: limits[2], reclaim: reclaim, token: token,
             leaseMilliseconds: lease.milliseconds, completed: ridingAlong,
-            notify: notifiesFollowUps(of: ridingAlong))
+            notify: notifiesFollowUps(of: ridingAlong), startBudget: startingFollowUps)
         return try await withDeadline(configuration.statementTimeout) {
             var jobs: [ClaimedJob] = []
+            var started: [ClaimedJob] = []
             var writtenBack = separateResult
             for try await row in try await self.client.execute(statement, logger: self.logger) {
-                guard row.0 else {
+                guard row.0 != ClaimJobs.writtenBack else {
                     writtenBack.insert(row.1)
                     continue
                 }
-                jobs.append(
-                    ClaimedJob(
-                        id: row.1, kind: row.2, lane: Lane(rawValue: row.3) ?? .medium, payload: row.4,
-                        attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: row.7,
-                        orderingKey: row.8.isEmpty ? nil : row.8, leaseToken: token))
+                let job = ClaimedJob(
+                    id: row.1, kind: row.2, lane: Lane(rawValue: row.3) ?? .medium, payload: row.4,
+                    attempt: Int(row.5), maxAttempts: Int(row.6), createdAt: row.7,
+                    orderingKey: row.8.isEmpty ? nil : row.8, leaseToken: token)
+                if row.0 == ClaimJobs.startedFollowUp { started.append(job) } else { jobs.append(job) }
             }
-            return Claim(jobs: jobs, writtenBack: writtenBack)
+            return Claim(jobs: jobs, startedFollowUps: started, writtenBack: writtenBack)
         }
     }
 
@@ -168,7 +176,7 @@ struct ClaimJobs: PostgresPreparedStatement {
             DELETE FROM jobs USING unnest($7::int8[], $8::int8[]) AS d(id, token)
             WHERE jobs.id = d.id AND jobs.lease_token = d.token
             RETURNING jobs.id
-        ), \(spawnCTE(parents: "SELECT id FROM done", firstParameter: 9))
+        ), \(spawnCTE(parents: "SELECT id FROM done", firstParameter: 9, starting: (budget: "$18", token: "$5", leaseMilliseconds: "$6", completedIDs: "$7", completedTokens: "$8")))
         ), reclaim AS (
             SELECT id FROM jobs
             WHERE state = 'running' AND lease_expires_at < now() AND id <> ALL($7::int8[])
@@ -189,14 +197,22 @@ struct ClaimJobs: PostgresPreparedStatement {
             RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
                 jobs.created_at, coalesce(jobs.ordering_key, '') AS ordering_key
         )
-        SELECT true, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key, (SELECT applied FROM relaxed),
-            (SELECT count(*) FROM notified)
+        SELECT 1::int2, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key,
+            (SELECT applied FROM relaxed), (SELECT count(*) FROM notified)
         FROM claimed
         UNION ALL
-        SELECT false, id, '', 0::int2, '', 0, 0, now(), '', (SELECT applied FROM relaxed), (SELECT count(*) FROM notified)
+        SELECT 2::int2, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key,
+            (SELECT applied FROM relaxed), (SELECT count(*) FROM notified)
+        FROM spawned WHERE started
+        UNION ALL
+        SELECT 0::int2, id, '', 0::int2, '', 0, 0, now(), '', (SELECT applied FROM relaxed), (SELECT count(*) FROM notified)
         FROM done
         """
-    typealias Row = (Bool, Int64, String, Int16, String, Int32, Int32, Date, String)
+    /// What a row is: a completion written back, a claimed job, a follow-up enqueued running.
+    static let writtenBack: Int16 = 0
+    static let claimedJob: Int16 = 1
+    static let startedFollowUp: Int16 = 2
+    typealias Row = (Int16, Int64, String, Int16, String, Int32, Int32, Date, String)
 
     let high: Int
     let medium: Int
@@ -206,9 +222,10 @@ struct ClaimJobs: PostgresPreparedStatement {
     let leaseMilliseconds: Int64
     let completed: [JobOutcome]
     let notify: Bool
+    let startBudget: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 17)
+        var bindings = PostgresBindings(capacity: 18)
         bindings.append(Int64(high))
         bindings.append(Int64(medium))
         bindings.append(Int64(low))
@@ -218,6 +235,7 @@ struct ClaimJobs: PostgresPreparedStatement {
         bindings.append(completed.map(\.id))
         bindings.append(completed.map(\.leaseToken))
         bindings.appendFollowUps(of: completed, notify: notify)
+        bindings.append(Int64(startBudget))
         return bindings
     }
 
@@ -229,7 +247,7 @@ struct ClaimJobs: PostgresPreparedStatement {
             return try cell.decode(T.self)
         }
         return (
-            try next(Bool.self), try next(Int64.self), try next(String.self), try next(Int16.self),
+            try next(Int16.self), try next(Int64.self), try next(String.self), try next(Int16.self),
             try next(String.self), try next(Int32.self), try next(Int32.self), try next(Date.self),
             try next(String.self)
         )
@@ -370,21 +388,70 @@ private func claimableLane(_ name: String, lane: Int, limit: String) -> String {
 /// `notified` sends one NOTIFY when any were enqueued and the flag says so. Parameters
 /// `$first…$first+8` are `PostgresBindings.appendFollowUps`; the caller opens the first CTE's name
 /// and closes the last one's parenthesis, and must select from `notified` for it to run.
-private func spawnCTE(parents: String, firstParameter first: Int) -> String {
+///
+/// `starting` (the claim statement): up to `budget` follow-ups are inserted already running under
+/// the claim's lease: those due now that are the head of their ordering key, judged like a claim
+/// judges it (no unfinished job with the key but the completions of this statement, and only the
+/// first of the key among the follow-ups). `spawned` returns them with `started`.
+private func spawnCTE(
+    parents: String, firstParameter first: Int,
+    starting: (
+        budget: String, token: String, leaseMilliseconds: String, completedIDs: String, completedTokens: String
+    )? =
+        nil
+) -> String {
     let p = (first..<first + 9).map { "$\($0)" }
-    return """
-        spawned AS (
-                    INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
-                    SELECT f.k, f.l, f.p::jsonb, now() + f.d * interval '1 millisecond', f.m, NULLIF(f.u, ''),
-                        NULLIF(f.o, '')
-                    FROM unnest(\(p[0])::int8[], \(p[1])::text[], \(p[2])::int2[], \(p[3])::text[], \(p[4])::int8[],
-                        \(p[5])::int4[], \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS f(parent, k, l, p, d, m, u, o, n)
-                    WHERE f.parent IN (\(parents))
-                    ORDER BY f.n
-                    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
-                    RETURNING id
-                ), notified AS (
+    let input = """
+        unnest(\(p[0])::int8[], \(p[1])::text[], \(p[2])::int2[], \(p[3])::text[], \(p[4])::int8[], \(p[5])::int4[],
+                        \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS f(parent, k, l, p, d, m, u, o, n)
+        """
+    let conflict = """
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+        """
+    let notified = """
+        ), notified AS (
                     SELECT pg_notify('afx_jobs', '') FROM (SELECT 1 FROM spawned LIMIT 1) s WHERE \(p[8])::bool
+        """
+    guard let starting else {
+        return """
+            spawned AS (
+                        INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
+                        SELECT f.k, f.l, f.p::jsonb, now() + f.d * interval '1 millisecond', f.m, NULLIF(f.u, ''),
+                            NULLIF(f.o, '')
+                        FROM \(input)
+                        WHERE f.parent IN (\(parents))
+                        ORDER BY f.n
+                        \(conflict)
+                        RETURNING id
+                    \(notified)
+            """
+    }
+    return """
+        spawn_input AS (
+                    SELECT f.*, f.d <= 0 AND (f.o = '' OR (row_number() OVER (PARTITION BY f.o ORDER BY f.n) = 1
+                        AND NOT EXISTS (
+                            SELECT 1 FROM jobs q WHERE q.ordering_key = f.o AND q.state IN ('available', 'running')
+                              AND NOT (q.state = 'running' AND (q.id, q.lease_token) IN (
+                                  SELECT id, token FROM unnest(\(starting.completedIDs)::int8[], \(starting.completedTokens)::int8[]) AS c(id, token)))))) AS head
+                    FROM \(input)
+                    WHERE f.parent IN (\(parents))
+                ), spawned AS (
+                    INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key, state, attempt,
+                        lease_token, lease_expires_at, attempted_at)
+                    SELECT k, l, p::jsonb, now() + d * interval '1 millisecond', m, NULLIF(u, ''), NULLIF(o, ''),
+                        CASE WHEN s THEN 'running' ELSE 'available' END::job_state, CASE WHEN s THEN 1 ELSE 0 END,
+                        CASE WHEN s THEN \(starting.token)::int8 END,
+                        CASE WHEN s THEN now() + \(starting.leaseMilliseconds)::float8 * interval '1 millisecond' END,
+                        CASE WHEN s THEN now() END
+                    FROM (
+                        SELECT *, head AND count(*) FILTER (WHERE head) OVER (ORDER BY n) <= \(starting.budget)::int8 AS s
+                        FROM spawn_input
+                    ) i
+                    ORDER BY n
+                    \(conflict)
+                    RETURNING id, kind, lane, payload::text AS payload, attempt, max_attempts, created_at,
+                        coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
+                \(notified)
         """
 }
 

@@ -68,6 +68,59 @@ import Testing
         }
     }
 
+    /// The claim statement starts due follow-ups that head their ordering key, within its budget;
+    /// the others wait as available jobs.
+    @Test func theClaimStartsFollowUpsThatHeadTheirKey() async throws {
+        try await withClient { client in
+            let queue = makeQueue(client, keepCompleted: false)
+            func step(_ sequence: Int, key: String? = nil, delay: Duration = .zero) throws -> NewJob {
+                try NewJob(
+                    RecordingJob.self, Step(key: key, sequence: sequence),
+                    options: .init(lane: .high, delay: delay, orderingKey: key))
+            }
+            // A job holding key "busy" before any follow-up asks for it.
+            try await queue.enqueue(batch: [try step(0, key: "busy", delay: .seconds(60))])
+            func complete(with followUps: [NewJob], budget: Int) async throws -> (started: [Int], available: [Int]) {
+                try await client.query(
+                    "DELETE FROM jobs WHERE kind = \(RecordingJob.kind) AND (payload->>'sequence')::int > 0")
+                try await queue.enqueue(batch: [try NewJob(SpawningJob.self, Spawn(children: [], failures: 0))])
+                let parent = try #require(
+                    try await queue.claim(limits: [0, 5, 0], reclaim: 0, lease: .seconds(30)).first)
+                let claim = try await queue.claim(
+                    limits: [0, 0, 0], reclaim: 0, lease: .seconds(30),
+                    writingBack: [
+                        JobOutcome(id: parent.id, leaseToken: parent.leaseToken, kind: .completed, followUps: followUps)
+                    ],
+                    startingFollowUps: budget)
+                #expect(claim.writtenBack == [parent.id])
+                let rows = try await client.query(
+                    "SELECT (payload->>'sequence')::int, state::text, lease_token FROM jobs WHERE kind = \(RecordingJob.kind) AND (payload->>'sequence')::int > 0 ORDER BY id"
+                ).collect().map { try $0.decode((Int, String, Int64?).self) }
+                let running = rows.filter { $0.1 == "running" }
+                #expect(running.allSatisfy { $0.2 == claim.startedFollowUps.first?.leaseToken })
+                #expect(
+                    Set(running.map(\.0))
+                        == Set(
+                            claim.startedFollowUps.map {
+                                try! JSONDecoder().decode(Step.self, from: Data($0.payload.utf8)).sequence
+                            }))
+                return (running.map(\.0), rows.filter { $0.1 == "available" }.map(\.0))
+            }
+            let all = [
+                try step(1, key: "k"), try step(2, key: "k"), try step(3), try step(4, delay: .seconds(60)),
+                try step(5, key: "busy"), try step(6, key: "other"),
+            ]
+            var result = try await complete(with: all, budget: 10)
+            #expect(result.started == [1, 3, 6])
+            #expect(result.available == [2, 4, 5])
+            result = try await complete(with: all, budget: 2)
+            #expect(result.started == [1, 3])
+            #expect(result.available == [2, 4, 5, 6])
+            result = try await complete(with: all, budget: 0)
+            #expect(result.started == [])
+        }
+    }
+
     /// Follow-ups keep unique keys (an unfinished job holding the key takes the place of the new
     /// one) and the order they were asked for, across parents that complete in one statement.
     @Test func followUpsKeepUniqueKeysAndOrder() async throws {
