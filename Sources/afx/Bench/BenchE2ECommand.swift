@@ -22,9 +22,10 @@ struct BenchE2ECommand: AsyncParsableCommand {
     @Option(help: "Messages per second, across all chats.") var rate = 1000
     @Option(help: "Seconds of load.") var seconds = 15
     @Option(help: "Source chats, each paired with its own Discord webhook.") var chats = 200
-    @Option(help: "Job workers in the gateway.") var concurrency = 64
-    @Option(help: "PostgreSQL connections of the gateway (default: workers + 24).") var connections: Int?
-    @Option(help: "Claim loops sharing the workers.") var fetchers = 2
+    // Unset, these are what `afx serve` ships with (jobs.concurrency, database.poolSize, jobs.fetchers).
+    @Option(help: "Job workers in the gateway (default: its jobs.concurrency).") var concurrency: Int?
+    @Option(help: "PostgreSQL connections of the gateway (default: its database.poolSize).") var connections: Int?
+    @Option(help: "Claim loops sharing the workers (default: its jobs.fetchers).") var fetchers: Int?
     @Option(help: "Leading seconds left out of the latency figures (connections and caches warming up).")
     var warmup = 2.0
     @Flag(help: "Print one JSON object at the end.") var json = false
@@ -44,9 +45,9 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 config.platforms.discordAPIURL = discordBase + "/api/v10"
                 // Unused (nothing is sent to Telegram), but never the real API from a benchmark.
                 config.platforms.telegramAPIURL = "http://127.0.0.1:9"
-                config.jobs.concurrency = concurrency
-                config.jobs.fetchers = fetchers
-                config.database.poolSize = connections ?? max(config.database.poolSize, concurrency + 24)
+                config.jobs.concurrency = concurrency ?? config.jobs.concurrency
+                config.jobs.fetchers = fetchers ?? config.jobs.fetchers
+                config.database.poolSize = connections ?? AppConfig().database.poolSize
             }
             let secret = "bench-e2e-secret-0123456789"
             let cipher = CredentialCipher(key: config.secrets.encryptionKey!.value)
