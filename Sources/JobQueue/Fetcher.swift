@@ -105,7 +105,8 @@ final class Fetcher: Sendable {
     /// and were not started (ask again at once).
     private func writeBackAndClaim() async throws -> Bool {
         let outcomes = takeOutcomes()
-        let due = Self.dueFollowUps(of: outcomes, accepted: nil)
+        // Kept completions are written by a statement of their own, which cannot start anything.
+        let due = queue.configuration.keepCompletedJobs ? [0, 0, 0] : Self.dueFollowUps(of: outcomes, accepted: nil)
         let (free, budget, quotas) = state.withLock { state -> (Int, Int, [Int]) in
             let free = slots - state.running.count
             // Follow-ups due now go first: they continue work already admitted, and starting
