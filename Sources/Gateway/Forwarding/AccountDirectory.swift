@@ -36,58 +36,43 @@ public final class AccountDirectory: Sendable {
         public let status: String
     }
 
-    struct Entry<Value: Sendable>: Sendable {
-        let value: Value?
-        let expires: ContinuousClock.Instant
-    }
-
     let repository: AccountRepository
     let cipher: CredentialCipher
-    let ttl: Duration
-    private let telegramCache = Mutex<[Int64: Entry<TelegramBot>]>([:])
-    private let discordCache = Mutex<[Int64: Entry<DiscordTarget>]>([:])
+    private let telegramCache: RefreshingCache<Int64, TelegramBot?>
+    private let discordCache: RefreshingCache<Int64, DiscordTarget?>
 
     public init(repository: AccountRepository, cipher: CredentialCipher, ttl: Duration = .seconds(30)) {
         self.repository = repository
         self.cipher = cipher
-        self.ttl = ttl
+        telegramCache = RefreshingCache(ttl: ttl)
+        discordCache = RefreshingCache(ttl: ttl)
     }
 
     public func invalidate() {
-        telegramCache.withLock { $0.removeAll() }
-        discordCache.withLock { $0.removeAll() }
+        telegramCache.invalidate()
+        discordCache.invalidate()
     }
 
-    /// nil when no such bot is linked.
     /// The cached answer for a bot, if fresh: `.some(nil)` when it is known not to exist, nil when
     /// the database must be asked.
     public func cachedTelegram(id: Int64) -> TelegramBot?? {
-        let now = ContinuousClock.now
-        guard let entry = telegramCache.withLock({ $0[id] }), entry.expires > now else { return nil }
-        return .some(entry.value)
+        telegramCache.fresh(id)
     }
 
+    /// nil when no such bot is linked.
     public func telegram(id: Int64) async throws -> TelegramBot? {
-        let now = ContinuousClock.now
-        if let entry = telegramCache.withLock({ $0[id] }), entry.expires > now { return entry.value }
-        var bot: TelegramBot?
-        if let record = try await repository.telegram(id: id) {
+        try await telegramCache.value(id) { [repository, cipher] in
+            guard let record = try await repository.telegram(id: id) else { return nil }
             let text = try cipher.open(record.tokenCiphertext, context: CredentialCipher.Context.telegramToken)
             guard let token = BotToken(text) else { throw CredentialError.cannotOpen }
-            bot = TelegramBot(
+            return TelegramBot(
                 id: record.id, userID: record.userID, botUserID: record.botUserID, username: record.username,
                 token: token, webhookSecretHash: record.webhookSecretHash, plan: record.userPlan, status: record.status)
         }
-        telegramCache.withLock { $0[id] = Entry(value: bot, expires: now + ttl) }
-        return bot
     }
 
     public func discord(id: Int64) async throws -> DiscordTarget? {
-        let now = ContinuousClock.now
-        if let entry = discordCache.withLock({ $0[id] }), entry.expires > now { return entry.value }
-        let target = try await repository.discord(id: id).map(discordTarget)
-        discordCache.withLock { $0[id] = Entry(value: target, expires: now + ttl) }
-        return target
+        try await discordCache.value(id) { [self] in try await repository.discord(id: id).map(discordTarget) }
     }
 
     /// The bot of a Discord application, for its interactions.

@@ -1,0 +1,91 @@
+import Synchronization
+
+/// A cache of database answers that a change notification invalidates (`invalidate()`), with a
+/// time to live as the safety net for a missed notification.
+///
+/// An entry past its time is still served once more while a single background load replaces
+/// it, for up to another `ttl`: entries that expire together (all the pairs loaded in the same
+/// second) must not send every caller to the database at once, which showed as a latency spike
+/// every ten seconds in `afx bench e2e`. Expiries are also spread by ±20 %. After `invalidate()`
+/// nothing older is served, and a load that started before it is not stored.
+final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Entry {
+        var value: Value
+        var expires: ContinuousClock.Instant
+        var refreshing = false
+    }
+
+    private enum Lookup {
+        case hit(Value)
+        case refresh(Value, generation: Int)
+        case miss(generation: Int)
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        /// Bumped by `invalidate()`: loads begun under an older one are dropped.
+        var generation = 0
+    }
+
+    let ttl: Duration
+    private let state = Mutex(State())
+
+    init(ttl: Duration) {
+        self.ttl = ttl
+    }
+
+    /// The value if it is within its time to live.
+    func fresh(_ key: Key) -> Value? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let entry = state.entries[key], entry.expires > now else { return nil }
+            return entry.value
+        }
+    }
+
+    func value(_ key: Key, load: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let now = ContinuousClock.now
+        let lookup = state.withLock { state -> Lookup in
+            guard var entry = state.entries[key], entry.expires + ttl > now else {
+                return .miss(generation: state.generation)
+            }
+            if entry.expires > now || entry.refreshing { return .hit(entry.value) }
+            entry.refreshing = true
+            state.entries[key] = entry
+            return .refresh(entry.value, generation: state.generation)
+        }
+        switch lookup {
+        case .hit(let value):
+            return value
+        case .refresh(let value, let generation):
+            Task {
+                // On failure the stale value stays, and the next caller tries again.
+                store(try? await load(), for: key, generation: generation)
+            }
+            return value
+        case .miss(let generation):
+            let value = try await load()
+            store(value, for: key, generation: generation)
+            return value
+        }
+    }
+
+    func invalidate() {
+        state.withLock { state in
+            state.entries.removeAll()
+            state.generation += 1
+        }
+    }
+
+    private func store(_ value: Value?, for key: Key, generation: Int) {
+        let expires = ContinuousClock.now + ttl * Double.random(in: 0.8...1.2)
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if let value {
+                state.entries[key] = Entry(value: value, expires: expires)
+            } else {
+                state.entries[key]?.refreshing = false
+            }
+        }
+    }
+}

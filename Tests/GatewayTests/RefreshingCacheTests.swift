@@ -1,0 +1,86 @@
+import Synchronization
+import Testing
+
+@testable import Gateway
+
+/// The routing caches: stale entries are refreshed in the background, once; invalidation wins.
+@Suite struct RefreshingCacheTests {
+    /// Counts loads and answers with a value the test sets; may hold each load until released.
+    final class Source: Sendable {
+        private let state = Mutex((value: "a", loads: 0))
+
+        var loads: Int { state.withLock { $0.loads } }
+        func set(_ value: String) { state.withLock { $0.value = value } }
+
+        func load(after delay: Duration = .zero) async throws -> String {
+            let value = state.withLock { state -> String in
+                state.loads += 1
+                return state.value
+            }
+            if delay > .zero { try await Task.sleep(for: delay) }
+            return value
+        }
+    }
+
+    func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        return condition()
+    }
+
+    @Test func aFreshEntryIsServedWithoutLoading() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
+        let source = Source()
+        #expect(cache.fresh(1) == nil)
+        #expect(try await cache.value(1) { try await source.load() } == "a")
+        source.set("b")
+        #expect(try await cache.value(1) { try await source.load() } == "a")
+        #expect(cache.fresh(1) == "a")
+        #expect(source.loads == 1)
+    }
+
+    /// Past its time (0.8–1.2 s here) an entry is still answered at once, by many callers, while
+    /// exactly one load replaces it.
+    @Test func anExpiredEntryIsServedWhileOneLoadReplacesIt() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(1))
+        let source = Source()
+        _ = try await cache.value(1) { try await source.load() }
+        source.set("b")
+        try await Task.sleep(for: .milliseconds(1300))
+        #expect(cache.fresh(1) == nil)
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<50 {
+                group.addTask { try await cache.value(1) { try await source.load(after: .milliseconds(200)) } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: "a", count: 50))
+        #expect(try await eventually { cache.fresh(1) == "b" })
+        #expect(source.loads == 2)
+    }
+
+    /// Once stale for longer than its time to live, an entry is loaded before answering.
+    @Test func aLongExpiredEntryIsLoadedFirst() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .milliseconds(200))
+        let source = Source()
+        _ = try await cache.value(1) { try await source.load() }
+        source.set("b")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await cache.value(1) { try await source.load() } == "b")
+    }
+
+    /// After invalidate nothing old is served, and a load begun before it is not kept.
+    @Test func invalidationWinsOverALoadInFlight() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
+        let source = Source()
+        let early = Task { try await cache.value(1) { try await source.load(after: .milliseconds(300)) } }
+        try await Task.sleep(for: .milliseconds(50))
+        source.set("b")
+        cache.invalidate()
+        #expect(try await early.value == "a")
+        #expect(cache.fresh(1) == nil, "a load begun before the invalidation was stored")
+        #expect(try await cache.value(1) { try await source.load() } == "b")
+        cache.invalidate()
+        source.set("c")
+        #expect(try await cache.value(1) { try await source.load() } == "c")
+    }
+}
