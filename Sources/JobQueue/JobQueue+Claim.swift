@@ -130,12 +130,6 @@ extension JobQueue {
         return accepted
     }
 
-    /// Whether the statement writing `outcomes` should NOTIFY other processes of the follow-ups
-    /// it enqueues (throttled like every enqueue).
-    private func notifiesFollowUps(of outcomes: [JobOutcome]) -> Bool {
-        outcomes.contains { !$0.followUps.isEmpty } && notifyThrottle.shouldNotify()
-    }
-
     /// Extends the leases of running jobs; returns the ids still held (a missing id lost its lease).
     public func renewLeases(_ jobs: [(id: Int64, token: Int64)], lease: Duration) async throws -> Set<Int64> {
         guard !jobs.isEmpty else { return [] }
@@ -381,106 +375,4 @@ private func claimableLane(_ name: String, lane: Int, limit: String) -> String {
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
     """
-}
-
-/// Two CTEs for a statement that writes completions: `spawned` enqueues the follow-ups of those
-/// `parents` returns (the completions whose lease held), in the order they were asked for, and
-/// `notified` sends one NOTIFY when any were enqueued and the flag says so. Parameters
-/// `$first…$first+8` are `PostgresBindings.appendFollowUps`; the caller opens the first CTE's name
-/// and closes the last one's parenthesis, and must select from `notified` for it to run.
-///
-/// `starting` (the claim statement): up to `budget` follow-ups are inserted already running under
-/// the claim's lease: those due now that are the head of their ordering key, judged like a claim
-/// judges it (no unfinished job with the key but the completions of this statement, and only the
-/// first of the key among the follow-ups). `spawned` returns them with `started`.
-private func spawnCTE(
-    parents: String, firstParameter first: Int,
-    starting: (
-        budget: String, token: String, leaseMilliseconds: String, completedIDs: String, completedTokens: String
-    )? =
-        nil
-) -> String {
-    let p = (first..<first + 9).map { "$\($0)" }
-    let input = """
-        unnest(\(p[0])::int8[], \(p[1])::text[], \(p[2])::int2[], \(p[3])::text[], \(p[4])::int8[], \(p[5])::int4[],
-                        \(p[6])::text[], \(p[7])::text[]) WITH ORDINALITY AS f(parent, k, l, p, d, m, u, o, n)
-        """
-    let conflict = """
-        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
-        """
-    let notified = """
-        ), notified AS (
-                    SELECT pg_notify('afx_jobs', '') FROM (SELECT 1 FROM spawned LIMIT 1) s WHERE \(p[8])::bool
-        """
-    guard let starting else {
-        return """
-            spawned AS (
-                        INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key)
-                        SELECT f.k, f.l, f.p::jsonb, now() + f.d * interval '1 millisecond', f.m, NULLIF(f.u, ''),
-                            NULLIF(f.o, '')
-                        FROM \(input)
-                        WHERE f.parent IN (\(parents))
-                        ORDER BY f.n
-                        \(conflict)
-                        RETURNING id
-                    \(notified)
-            """
-    }
-    return """
-        spawn_input AS (
-                    SELECT f.*, f.d <= 0 AND (f.o = '' OR (row_number() OVER (PARTITION BY f.o ORDER BY f.n) = 1
-                        AND NOT EXISTS (
-                            SELECT 1 FROM jobs q WHERE q.ordering_key = f.o AND q.state IN ('available', 'running')
-                              AND NOT (q.state = 'running' AND (q.id, q.lease_token) IN (
-                                  SELECT id, token FROM unnest(\(starting.completedIDs)::int8[], \(starting.completedTokens)::int8[]) AS c(id, token)))))) AS head
-                    FROM \(input)
-                    WHERE f.parent IN (\(parents))
-                ), spawned AS (
-                    INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key, state, attempt,
-                        lease_token, lease_expires_at, attempted_at)
-                    SELECT k, l, p::jsonb, now() + d * interval '1 millisecond', m, NULLIF(u, ''), NULLIF(o, ''),
-                        CASE WHEN s THEN 'running' ELSE 'available' END::job_state, CASE WHEN s THEN 1 ELSE 0 END,
-                        CASE WHEN s THEN \(starting.token)::int8 END,
-                        CASE WHEN s THEN now() + \(starting.leaseMilliseconds)::float8 * interval '1 millisecond' END,
-                        CASE WHEN s THEN now() END
-                    FROM (
-                        SELECT *, head AND count(*) FILTER (WHERE head) OVER (ORDER BY n) <= \(starting.budget)::int8 AS s
-                        FROM spawn_input
-                    ) i
-                    ORDER BY n
-                    \(conflict)
-                    RETURNING id, kind, lane, payload::text AS payload, attempt, max_attempts, created_at,
-                        coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
-                \(notified)
-        """
-}
-
-extension PostgresBindings {
-    /// The follow-ups of `outcomes` for `spawnCTE`: parent id, kind, lane, payload, delay (ms),
-    /// attempts, unique key and ordering key ('' for none), then the NOTIFY flag.
-    mutating func appendFollowUps(of outcomes: [JobOutcome], notify: Bool) {
-        var parents: [Int64] = [], kinds: [String] = [], lanes: [Int16] = [], payloads: [String] = []
-        var delays: [Int64] = [], attempts: [Int32] = [], uniqueKeys: [String] = [], orderingKeys: [String] = []
-        for outcome in outcomes {
-            for job in outcome.followUps {
-                parents.append(outcome.id)
-                kinds.append(job.kind)
-                lanes.append(job.options.lane.rawValue)
-                payloads.append(job.payload)
-                delays.append(max(0, job.options.delay.milliseconds))
-                attempts.append(Int32(clamping: job.options.maxAttempts ?? RetryPolicy.default.maxAttempts))
-                uniqueKeys.append(job.options.uniqueKey ?? "")
-                orderingKeys.append(job.options.orderingKey ?? "")
-            }
-        }
-        append(parents)
-        append(kinds)
-        append(lanes)
-        append(payloads)
-        append(delays)
-        append(attempts)
-        append(uniqueKeys)
-        append(orderingKeys)
-        append(notify)
-    }
 }

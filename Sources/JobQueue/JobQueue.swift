@@ -257,16 +257,24 @@ private func insertJobsSQL(notify: Bool) -> String {
     """
 }
 
+extension PostgresBindings {
+    /// New jobs as seven arrays: kind, lane, payload, delay (ms), attempts, unique key and
+    /// ordering key ('' for none); the job INSERTs read them with `unnest`.
+    mutating func appendJobColumns(_ jobs: [NewJob]) {
+        append(jobs.map(\.kind))
+        append(jobs.map(\.options.lane.rawValue))
+        append(jobs.map(\.payload))
+        append(jobs.map { max(0, $0.options.delay.milliseconds) })
+        append(jobs.map { Int32(clamping: $0.options.maxAttempts ?? RetryPolicy.default.maxAttempts) })
+        append(jobs.map { $0.options.uniqueKey ?? "" })
+        append(jobs.map { $0.options.orderingKey ?? "" })
+    }
+}
+
 extension JobInsertStatement {
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 7)
-        bindings.append(jobs.map(\.kind))
-        bindings.append(jobs.map(\.options.lane.rawValue))
-        bindings.append(jobs.map(\.payload))
-        bindings.append(jobs.map { max(0, $0.options.delay.milliseconds) })
-        bindings.append(jobs.map { Int32(clamping: $0.options.maxAttempts ?? RetryPolicy.default.maxAttempts) })
-        bindings.append(jobs.map { $0.options.uniqueKey ?? "" })
-        bindings.append(jobs.map { $0.options.orderingKey ?? "" })
+        bindings.appendJobColumns(jobs)
         return bindings
     }
 
