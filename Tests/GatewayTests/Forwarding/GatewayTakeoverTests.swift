@@ -55,6 +55,13 @@ import Testing
             try world.discord.postUserMessage(
                 channelID: ForwardingWorld.discordChannel, authorID: "300000000000000001", content: "before")
             try await world.waitUntil("the first copy exists") { world.telegramCopies.count == 1 }
+            // Killed between Telegram's answer and the copy's record, the job would rightly run
+            // again (at least once: Telegram has no idempotency key). This test is about the
+            // session, so the kill comes once the copy is recorded; its job's completion may still
+            // be unwritten, and a rerun must then find the copy and not send it again.
+            try await world.waitUntil("the first copy is recorded") {
+                try await world.count("SELECT count(*) FROM message_links") == 1
+            }
             try await world.waitUntil("the session's resume state is saved") {
                 try await world.count(
                     "SELECT count(*) FROM discord_gateway_sessions WHERE owner LIKE 'first@%' AND sequence > 0") == 1
