@@ -19,8 +19,13 @@ public enum MessageSplitter {
     public static func split(
         _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
     ) -> [Chunk] {
-        withoutActuallyEscaping(render) { render in
-            Splitter(text: text, entities: entities, limit: limit, render: render).run()
+        let units = UTF16Text.units(text)
+        guard !units.isEmpty else { return [] }
+        let entities = EntityNormalization.normalized(entities, in: units)
+        // Most messages fit whole: one rendering settles it, without the tables a cut needs.
+        if render(text, entities).utf16.count <= limit { return [(text, entities)] }
+        return withoutActuallyEscaping(render) { render in
+            Splitter(text: text, units: units, entities: entities, limit: limit, render: render).run()
         }
     }
 
@@ -64,9 +69,13 @@ private struct Splitter {
     let insideEntity: [Int]
     let insideCode: [Int]
 
-    init(text: String, entities: [MessageEntity], limit: Int, render: @escaping (String, [MessageEntity]) -> String) {
-        units = UTF16Text.units(text)
-        self.entities = EntityNormalization.normalized(entities, in: units)
+    /// `entities` normalized (`EntityNormalization`) against `units`, the text's UTF-16 units.
+    init(
+        text: String, units: [UInt16], entities: [MessageEntity], limit: Int,
+        render: @escaping (String, [MessageEntity]) -> String
+    ) {
+        self.units = units
+        self.entities = entities
         self.limit = limit
         self.render = render
         var boundaries = [0]
