@@ -117,9 +117,11 @@ public struct DiscordClient: Sendable {
         }
     }
 
-    func decode<T: Decodable>(_ data: Data, as type: T.Type, route: String) throws(DiscordError) -> T {
+    func decode<T: Decodable>(
+        _ data: Data, as type: T.Type, route: String, decoder: JSONDecoder = .discord
+    ) throws(DiscordError) -> T {
         do {
-            return try JSONDecoder.discord.decode(T.self, from: data)
+            return try decoder.decode(T.self, from: data)
         } catch {
             throw DiscordError(kind: .network, status: 200, message: "\(route): unreadable answer")
         }
@@ -137,11 +139,11 @@ extension DiscordClient {
     /// Create Message as the bot.
     public func createMessage(
         channelID: String, body: DiscordMessageBody, files: [DiscordFile] = [], token: DiscordToken
-    ) async throws(DiscordError) -> DiscordMessage {
+    ) async throws(DiscordError) -> DiscordCreatedMessage {
         let route = "POST /channels/\(channelID)/messages"
         let data = try await send(
             .POST, path: "/channels/\(channelID)/messages", route: route, auth: .bot(token), body: body, files: files)
-        return try decode(data, as: DiscordMessage.self, route: route)
+        return try decode(data, as: DiscordCreatedMessage.self, route: route, decoder: JSONDecoder())
     }
 
     public func editMessage(
@@ -163,13 +165,13 @@ extension DiscordClient {
     /// Execute Webhook with `wait=true`, so the created message (and its id) comes back.
     public func executeWebhook(
         _ webhook: DiscordWebhookURL, body: DiscordMessageBody, files: [DiscordFile] = []
-    ) async throws(DiscordError) -> DiscordMessage {
+    ) async throws(DiscordError) -> DiscordCreatedMessage {
         let route = "POST /webhooks/\(webhook.id)"
         let data = try await send(
             .POST, path: "/webhooks/\(webhook.id)/\(webhook.token)", route: route, auth: .none, body: body,
             files: files,
             query: "wait=true")
-        return try decode(data, as: DiscordMessage.self, route: route)
+        return try decode(data, as: DiscordCreatedMessage.self, route: route, decoder: JSONDecoder())
     }
 
     public func editWebhookMessage(

@@ -48,6 +48,13 @@ public struct DiscordMessage: Codable, Sendable, Equatable {
     public var messageReference: DiscordMessageReference?
 }
 
+/// The answer to a create (bot message or webhook execution), read only for the new message's
+/// id: decoding the whole message (author, attachments, embeds, snake-case keys) cost more than a
+/// delivery's rendering under load.
+public struct DiscordCreatedMessage: Decodable, Sendable, Equatable {
+    public var id: String
+}
+
 /// An upload reference in `attachments` for a `files[n]` part.
 public struct DiscordUploadAttachment: Codable, Sendable, Equatable {
     public var id: Int

@@ -61,7 +61,7 @@ struct DiscordDelivery {
         var copies: [DeliveredCopy] = []
         for part in 0..<messageCount {
             var body = DiscordMessageBody(content: chunks[part].isEmpty ? nil : chunks[part])
-            let sent: DiscordMessage
+            let sent: DiscordCreatedMessage
             switch target.credential {
             case .webhook(let webhook):
                 // Webhooks cannot reply: the first part quotes the replied-to message instead.
