@@ -17,12 +17,10 @@ public enum WebhookSecret {
         Array(SHA256.hash(data: Data(secret.utf8)))
     }
 
-    /// True when `header` hashes to `expectedHash`; compares all 32 bytes whatever they hold.
+    /// True when `header` hashes to `expectedHash`. swift-crypto compares a digest with bytes in
+    /// constant time (all bytes, whatever they hold).
     public static func verify(header: String?, expectedHash: [UInt8]) -> Bool {
-        guard let header, expectedHash.count == 32 else { return false }
-        let actual = hash(header)
-        var difference: UInt8 = 0
-        for index in 0..<32 { difference |= actual[index] ^ expectedHash[index] }
-        return difference == 0
+        guard let header else { return false }
+        return SHA256.hash(data: Data(header.utf8)) == expectedHash
     }
 }
