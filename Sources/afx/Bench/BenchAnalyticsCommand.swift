@@ -54,7 +54,7 @@ struct BenchAnalyticsCommand: AsyncParsableCommand {
                     _ = try await analytics.report(scope: .init(), from: from, to: to, granularity: .day)
                 }
                 result["raw_user_hourly_ms"] = try await time("same user question of message_logs") {
-                    try await client.query(
+                    _ = try await client.query(
                         """
                         SELECT date_trunc('hour', created_at, 'UTC'), count(*) FILTER (WHERE outcome = 'delivered'),
                             percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)
@@ -64,7 +64,7 @@ struct BenchAnalyticsCommand: AsyncParsableCommand {
                     ).collect()
                 }
                 result["raw_everyone_daily_ms"] = try await time("same everyone question of message_logs") {
-                    try await client.query(
+                    _ = try await client.query(
                         """
                         SELECT date_trunc('day', created_at, 'UTC'), count(*) FILTER (WHERE outcome = 'delivered'),
                             percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms)
