@@ -112,6 +112,35 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     }
 }
 
+extension GroupCommit {
+    /// A flush whose items succeed or fail one by one: `write` stores a batch and returns one
+    /// value per item. When it throws an error `isolating` accepts, the items are written again
+    /// one at a time, so only a bad one fails and its neighbours are still stored.
+    public static func isolatingFailures<Success: Sendable>(
+        isolating: @escaping @Sendable (any Error) -> Bool = { _ in true },
+        _ write: @escaping @Sendable ([Input]) async throws -> [Success]
+    ) -> Flush where Output == Result<Success, any Error> {
+        { inputs in
+            do {
+                return try await write(inputs).map { .success($0) }
+            } catch  where isolating(error) {
+                var results: [Output] = []
+                for input in inputs {
+                    do {
+                        guard let value = try await write([input]).first else {
+                            throw GroupCommitError.outputCountMismatch(expected: 1, got: 0)
+                        }
+                        results.append(.success(value))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                return results
+            }
+        }
+    }
+}
+
 public enum GroupCommitError: Error, CustomStringConvertible {
     case outputCountMismatch(expected: Int, got: Int)
 

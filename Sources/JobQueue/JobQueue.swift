@@ -47,28 +47,20 @@ public final class JobQueue: Service, Sendable {
         let throttle = NotifyThrottle(interval: configuration.notifyInterval)
         self.localWork = localWork
         self.notifyThrottle = throttle
-        self.committer = GroupCommit(maxBatch: configuration.maxBatch) { jobs in
-            do {
-                let results = try await Self.insertBatch(
-                    jobs, client: client, throttle: throttle, timeout: configuration.statementTimeout, logger: logger)
-                localWork.notifyOne(lanes: Lane.mask(jobs.map(\.options.lane)))
-                return results.map { .success($0) }
-            } catch JobQueueError.uniqueKeyRace {
-                // Rare: each job alone, so only the racing one sees the error.
-                var results: [Result<EnqueueResult, any Error>] = []
-                for job in jobs {
-                    do {
-                        let result = try await Self.insertBatch(
-                            [job], client: client, throttle: throttle, timeout: configuration.statementTimeout,
-                            logger: logger)
-                        results.append(.success(result[0]))
-                    } catch {
-                        results.append(.failure(error))
-                    }
-                }
-                localWork.notifyOne(lanes: Lane.mask(jobs.map(\.options.lane)))
-                return results
+        // A unique-key race (rare) fails only the racing job: the others are written alone.
+        let insert = GroupCommit<NewJob, Result<EnqueueResult, any Error>>.isolatingFailures(
+            isolating: { error in
+                if case JobQueueError.uniqueKeyRace = error { return true }
+                return false
             }
+        ) { jobs in
+            try await Self.insertBatch(
+                jobs, client: client, throttle: throttle, timeout: configuration.statementTimeout, logger: logger)
+        }
+        self.committer = GroupCommit(maxBatch: configuration.maxBatch) { jobs in
+            let results = try await insert(jobs)
+            localWork.notifyOne(lanes: Lane.mask(jobs.map(\.options.lane)))
+            return results
         }
     }
 

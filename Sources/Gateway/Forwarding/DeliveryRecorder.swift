@@ -11,25 +11,14 @@ final class DeliveryRecorder: Service, Sendable {
 
     init(repository: DeliveryRepository) {
         self.repository = repository
-        committer = GroupCommit(maxBatch: 256) { records in
-            do {
+        // One bad record (its pair deleted meanwhile) must not fail the others, whose messages
+        // are already out: after a failed batch each is written alone, so only it sees the error.
+        committer = GroupCommit(
+            maxBatch: 256,
+            flush: GroupCommit.isolatingFailures { records in
                 try await repository.recordDeliveries(records)
-                return records.map { _ in .success(()) }
-            } catch {
-                // One bad record (its pair deleted meanwhile) must not fail the others, whose
-                // messages are already out: each alone, so only it sees the error.
-                var results: [Result<Void, any Error>] = []
-                for record in records {
-                    do {
-                        try await repository.recordDeliveries([record])
-                        results.append(.success(()))
-                    } catch {
-                        results.append(.failure(error))
-                    }
-                }
-                return results
-            }
-        }
+                return records.map { _ in () }
+            })
     }
 
     /// Returns once `record` is committed.

@@ -1,0 +1,52 @@
+import Synchronization
+import Testing
+
+@testable import JobQueue
+
+/// `GroupCommit.isolatingFailures`: a batch that fails is written again item by item when the
+/// error is one to isolate, so only the bad item fails.
+@Suite struct GroupCommitTests {
+    struct Bad: Error {}
+    struct Down: Error {}
+
+    /// Writes items, failing a whole batch that holds a negative one (with `error`).
+    final class Store: Sendable {
+        let writes = Mutex<[[Int]]>([])
+        let error: @Sendable () -> any Error
+
+        init(failingWith error: @escaping @Sendable () -> any Error) { self.error = error }
+
+        func write(_ items: [Int]) throws -> [Int] {
+            writes.withLock { $0.append(items) }
+            if items.contains(where: { $0 < 0 }) { throw error() }
+            return items.map { $0 * 10 }
+        }
+    }
+
+    typealias Commit = GroupCommit<Int, Result<Int, any Error>>
+
+    @Test func aBatchThatWritesIsWrittenOnce() async throws {
+        let store = Store(failingWith: { Bad() })
+        let flush = Commit.isolatingFailures { try store.write($0) }
+        let results = try await flush([1, 2, 3])
+        #expect(results.map { try? $0.get() } == [10, 20, 30])
+        #expect(store.writes.withLock { $0 } == [[1, 2, 3]])
+    }
+
+    @Test func anIsolatedFailureFailsOnlyTheBadItem() async throws {
+        let store = Store(failingWith: { Bad() })
+        let flush = Commit.isolatingFailures(isolating: { $0 is Bad }) { try store.write($0) }
+        let results = try await flush([1, -2, 3])
+        #expect(results.map { try? $0.get() } == [10, nil, 30])
+        #expect((try? results[1].get()) == nil)
+        if case .failure(let error) = results[1] { #expect(error is Bad) }
+        #expect(store.writes.withLock { $0 } == [[1, -2, 3], [1], [-2], [3]])
+    }
+
+    @Test func anotherErrorFailsTheWholeBatchWithoutRetrying() async throws {
+        let store = Store(failingWith: { Down() })
+        let flush = Commit.isolatingFailures(isolating: { $0 is Bad }) { try store.write($0) }
+        await #expect(throws: Down.self) { try await flush([1, -2, 3]) }
+        #expect(store.writes.withLock { $0 } == [[1, -2, 3]])
+    }
+}
