@@ -151,7 +151,8 @@ struct ClaimJobs: PostgresPreparedStatement {
     // completing in this very statement does not count (the CTEs share one snapshot, so its
     // DELETE is not visible to them), so a key's next job starts one claim sooner. `done` deletes
     // the completions riding along (a reclaim never picks one of them); the final SELECT returns
-    // claimed jobs (true) and accepted completions (false).
+    // a row per claimed job, follow-up started and completion accepted, its kind in the first
+    // column (`claimedJob`, `startedFollowUp`, `writtenBack`).
     //
     // Write-backs match a job by id and lease token only: a token is set exactly while the job
     // runs (the table's CHECK), and a `state = 'running'` condition here would let the planner
