@@ -71,7 +71,7 @@ public struct UserRepository: Sendable {
 
     /// The Telegram account the user proved is theirs (sign-in codes go to it).
     public func setTelegramUserID(id: Int64, telegramUserID: Int64) async throws {
-        try await mappingConstraintErrors("an AutoForwardX account linked to this Telegram account") {
+        _ = try await mappingConstraintErrors("an AutoForwardX account linked to this Telegram account") {
             try await client.query(
                 "UPDATE users SET telegram_user_id = \(telegramUserID), updated_at = now() WHERE id = \(id)")
         }
