@@ -1,15 +1,12 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Forwarding
 import Foundation
 import Gateway
 import Logging
 import NIOCore
-import NIOSSL
 import PlatformSimulators
 import PostgresNIO
 import Store
-import Synchronization
 
 struct BenchE2ECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -213,82 +210,5 @@ struct BenchE2ECommand: AsyncParsableCommand {
         // "**seq** 123 Hello…"
         guard let range = content.range(of: "seq** ") else { return nil }
         return Int(content[range.upperBound...].prefix { $0.isNumber })
-    }
-}
-
-/// `afx bench e2e-send` (hidden): the sender of `bench e2e`, in its own process. Each chat posts
-/// its share of the rate in order, one request at a time as Telegram does; writes "sequence
-/// sent-at answered-at" (Unix seconds) per request to --out and prints "acknowledged errors" at
-/// the end.
-struct BenchE2ESendCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "e2e-send", abstract: "The sender of bench e2e (run by it).", shouldDisplay: false)
-
-    @Option var url: String
-    @Option var secret: String
-    @Option var ca: String
-    @Option var rate: Int
-    @Option var seconds: Int
-    @Option var chats: Int
-    @Option var out: String
-
-    final class Counters: Sendable {
-        let sent: Mutex<[(sent: Double, answered: Double)]>
-        let acknowledged = Atomic<Int>(0)
-        let errors = Atomic<Int>(0)
-
-        init(total: Int) { sent = Mutex(Array(repeating: (0, 0), count: total)) }
-    }
-
-    func run() async throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(ca)
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: chats)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let perChat = max(1, rate * seconds / chats)
-        let interval = Duration.seconds(Double(chats) / Double(rate))
-        let counters = Counters(total: chats * perChat)
-        let start = ContinuousClock.now
-        let (chats, url, secret) = (chats, url, secret)
-        await withTaskGroup(of: Void.self) { group in
-            for chat in 0..<chats {
-                group.addTask {
-                    // Chats start spread over one interval so the load is steady, not in bursts.
-                    let offset = interval * (Double(chat) / Double(chats))
-                    for n in 0..<perChat {
-                        try? await Task.sleep(until: start + offset + interval * n, clock: .continuous)
-                        let sequence = chat * perChat + n
-                        var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
-                        request.body = .bytes(
-                            ByteBuffer(string: BenchE2ECommand.update(sequence: sequence, chat: chat)))
-                        let sentAt = Date().timeIntervalSince1970
-                        counters.sent.withLock { $0[sequence].sent = sentAt }
-                        do {
-                            let response = try await client.execute(request, timeout: .seconds(30))
-                            _ = try await response.body.collect(upTo: 1 << 16)
-                            let answeredAt = Date().timeIntervalSince1970
-                            counters.sent.withLock { $0[sequence].answered = answeredAt }
-                            if response.status == .ok {
-                                counters.acknowledged.add(1, ordering: .relaxed)
-                            } else {
-                                counters.errors.add(1, ordering: .relaxed)
-                            }
-                        } catch {
-                            counters.errors.add(1, ordering: .relaxed)
-                        }
-                    }
-                }
-            }
-        }
-        try await client.shutdown()
-        let lines = counters.sent.withLock { $0 }.enumerated().filter { $0.element.sent > 0 }
-            .map { "\($0.offset) \(String(format: "%.6f %.6f", $0.element.sent, $0.element.answered))" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
-        print("\(counters.acknowledged.load(ordering: .relaxed)) \(counters.errors.load(ordering: .relaxed))")
     }
 }
