@@ -15,6 +15,9 @@ public final class PlatformClients: Service, Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: .nanoseconds(platforms.requestTimeout.nanoseconds))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // Nothing bootstraps a tracer; left at its default (the global no-op one), the client
+        // still builds every request's span attributes, parsing its URL once more.
+        configuration.tracing.tracer = nil
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         telegram = TelegramClient(
             configuration: .init(
