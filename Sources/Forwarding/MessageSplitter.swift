@@ -19,14 +19,24 @@ public enum MessageSplitter {
     public static func split(
         _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
     ) -> [Chunk] {
+        splitAndRender(text, entities: entities, limit: limit, render: render).map(\.chunk)
+    }
+
+    /// `split`, each chunk with its rendering. Most messages fit whole, and their one rendering,
+    /// which settles that, is the one returned.
+    public static func splitAndRender(
+        _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
+    ) -> [(chunk: Chunk, rendered: String)] {
         let units = UTF16Text.units(text)
         guard !units.isEmpty else { return [] }
         let entities = EntityNormalization.normalized(entities, in: units)
-        // Most messages fit whole: one rendering settles it, without the tables a cut needs.
-        if render(text, entities).utf16.count <= limit { return [(text, entities)] }
-        return withoutActuallyEscaping(render) { render in
+        // The whole text fitting needs no cut, nor the tables a cut needs.
+        let whole = render(text, entities)
+        if whole.utf16.count <= limit { return [((text, entities), whole)] }
+        let chunks = withoutActuallyEscaping(render) { render in
             Splitter(text: text, units: units, entities: entities, limit: limit, render: render).run()
         }
+        return chunks.map { ($0, render($0.text, $0.entities)) }
     }
 
     /// `split` with the renderer and limit of a platform: Telegram HTML at 4096 (1024 for a
@@ -34,14 +44,28 @@ public enum MessageSplitter {
     public static func split(_ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool = false)
         -> [Chunk]
     {
+        splitAndRender(text, entities: entities, for: platform, isCaption: isCaption).map(\.chunk)
+    }
+
+    /// The chunks of `split(_:entities:for:isCaption:)` rendered for the platform: what is sent.
+    public static func rendered(
+        _ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool = false
+    ) -> [String] {
+        splitAndRender(text, entities: entities, for: platform, isCaption: isCaption).map(\.rendered)
+    }
+
+    private static func splitAndRender(
+        _ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool
+    ) -> [(chunk: Chunk, rendered: String)] {
         switch platform {
         case .telegram:
-            split(
+            splitAndRender(
                 text, entities: entities,
                 limit: isCaption ? PlatformLimits.telegramCaption : PlatformLimits.telegramText,
                 render: TelegramHTML.render)
         case .discord:
-            split(text, entities: entities, limit: PlatformLimits.discordContent, render: DiscordMarkdown.render)
+            splitAndRender(
+                text, entities: entities, limit: PlatformLimits.discordContent, render: DiscordMarkdown.render)
         }
     }
 }

@@ -43,6 +43,22 @@ struct MessageSplitterTests {
         }
     }
 
+    /// What is sent: each chunk rendered for its platform, whether the text fits whole or is cut.
+    @Test(arguments: [Platform.telegram, .discord], [10, 3000])
+    func renderedIsEachChunkRendered(platform: Platform, words: Int) {
+        let text = (0..<words).map { "w<\($0)>*" }.joined(separator: " ")
+        let entities = [ent(.bold, 0, 20), ent(.italic, 5, 40)]
+        func render(_ text: String, _ entities: [MessageEntity]) -> String {
+            platform == .telegram
+                ? TelegramHTML.render(text, entities: entities) : DiscordMarkdown.render(text, entities: entities)
+        }
+        let chunks = MessageSplitter.split(text, entities: entities, for: platform)
+        let rendered = MessageSplitter.rendered(text, entities: entities, for: platform)
+        #expect(chunks.count == (words == 10 ? 1 : rendered.count))
+        #expect(rendered.count > (words == 10 ? 0 : 1))
+        #expect(rendered == chunks.map { render($0.text, $0.entities) })
+    }
+
     @Test func emptyTextHasNoChunks() {
         #expect(MessageSplitter.split("", entities: [], limit: 10, render: plainRender).isEmpty)
     }

@@ -28,8 +28,7 @@ struct DiscordDelivery {
         let target = try await target()
         guard let first = items.first else { return [] }
         let textItem = items.first { !$0.message.text.isEmpty } ?? first
-        var chunks = MessageSplitter.split(textItem.message.text, entities: textItem.message.entities, for: .discord)
-            .map { DiscordMarkdown.render($0.text, entities: $0.entities) }
+        var chunks = MessageSplitter.rendered(textItem.message.text, entities: textItem.message.entities, for: .discord)
         var files: [DiscordFile] = []
         var notes: [String] = []
         let limit = delivery.runtime.configuration.discordMaxUploadBytes
@@ -98,9 +97,7 @@ struct DiscordDelivery {
     func edit(_ message: Message, links: [MessageLink]) async throws {
         guard let first = links.first else { return }
         let target = try await target()
-        let content =
-            MessageSplitter.split(message.text, entities: message.entities, for: .discord).first
-            .map { DiscordMarkdown.render($0.text, entities: $0.entities) } ?? ""
+        let content = MessageSplitter.rendered(message.text, entities: message.entities, for: .discord).first ?? ""
         let body = DiscordMessageBody(content: content)
         switch target.credential {
         case .webhook(let webhook):

@@ -39,13 +39,13 @@ struct TelegramDelivery {
         }
         let message = first.message
         if message.media.isEmpty {
-            let chunks = MessageSplitter.split(message.text, entities: message.entities, for: .telegram)
+            let chunks = MessageSplitter.rendered(message.text, entities: message.entities, for: .telegram)
             try delivery.reserve(chunks.count, under: limits(bot))
             var copies: [DeliveredCopy] = []
             for (part, chunk) in chunks.enumerated() {
                 let sent = try await client.sendMessage(
                     SendMessage(
-                        chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities),
+                        chatId: chatID, text: chunk,
                         replyParameters: part == 0 ? reply : nil),
                     token: bot.token)
                 copies.append(
@@ -63,11 +63,11 @@ struct TelegramDelivery {
     }
 
     /// The caption when the text fits one (1,024), else no caption and the text after the media.
-    private func captionAndRest(_ message: Message) -> (caption: String?, rest: [MessageSplitter.Chunk]) {
+    private func captionAndRest(_ message: Message) -> (caption: String?, rest: [String]) {
         guard !message.text.isEmpty else { return (nil, []) }
         let html = TelegramHTML.render(message.text, entities: message.entities)
         if html.utf16.count <= PlatformLimits.telegramCaption { return (html, []) }
-        return (nil, MessageSplitter.split(message.text, entities: message.entities, for: .telegram))
+        return (nil, MessageSplitter.rendered(message.text, entities: message.entities, for: .telegram))
     }
 
     private func sendSingleMedia(_ item: SourceItem, bot: AccountDirectory.TelegramBot, reply: ReplyParameters?)
@@ -118,9 +118,7 @@ struct TelegramDelivery {
             DeliveredCopy(sourceMessageID: item.messageID, part: 0, destChatID: chatID, destMessageID: sentID)
         ]
         for (index, chunk) in rest.enumerated() {
-            let sent = try await client.sendMessage(
-                SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)),
-                token: bot.token)
+            let sent = try await client.sendMessage(SendMessage(chatId: chatID, text: chunk), token: bot.token)
             copies.append(
                 DeliveredCopy(
                     sourceMessageID: item.messageID, part: index + 1, destChatID: chatID, destMessageID: sent.messageId)
@@ -202,10 +200,9 @@ struct TelegramDelivery {
             copies += single
         }
         if !captionUsed, let first = items.first(where: { !$0.message.text.isEmpty }) {
-            for chunk in MessageSplitter.split(first.message.text, entities: first.message.entities, for: .telegram) {
-                let sent = try await client.sendMessage(
-                    SendMessage(chatId: chatID, text: TelegramHTML.render(chunk.text, entities: chunk.entities)),
-                    token: bot.token)
+            for chunk in MessageSplitter.rendered(first.message.text, entities: first.message.entities, for: .telegram)
+            {
+                let sent = try await client.sendMessage(SendMessage(chatId: chatID, text: chunk), token: bot.token)
                 let part = parts[first.messageID, default: 0]
                 parts[first.messageID] = part + 1
                 copies.append(
@@ -222,11 +219,9 @@ struct TelegramDelivery {
         try delivery.reserve(1, under: limits(bot))
         guard let first = links.first else { return }
         if message.media.isEmpty {
-            let chunk = MessageSplitter.split(message.text, entities: message.entities, for: .telegram).first
+            let text = MessageSplitter.rendered(message.text, entities: message.entities, for: .telegram).first
             _ = try await client.editMessageText(
-                EditMessageText(
-                    chatId: first.destChatID, messageId: first.destMessageID,
-                    text: TelegramHTML.render(chunk?.text ?? "", entities: chunk?.entities ?? [])),
+                EditMessageText(chatId: first.destChatID, messageId: first.destMessageID, text: text ?? ""),
                 token: bot.token)
         } else {
             let (caption, _) = captionAndRest(message)
