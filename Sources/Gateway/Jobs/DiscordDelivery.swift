@@ -131,10 +131,14 @@ struct DiscordDelivery {
     /// Discord wants 1-80 characters without "discord" or "clyde".
     static func webhookUsername(_ name: String) -> String {
         var cleaned = name
-        for word in ["discord", "clyde"] {
+        // Foundation's case-insensitive replace and trim bridge to NSString; most names need neither.
+        let lowercased = name.lowercased()
+        for word in ["discord", "clyde"] where lowercased.contains(word) {
             cleaned = cleaned.replacingOccurrences(of: word, with: "", options: .caseInsensitive)
         }
-        cleaned = cleaned.trimmingCharacters(in: .whitespacesAndNewlines)
+        if cleaned.first?.isWhitespace == true || cleaned.last?.isWhitespace == true {
+            cleaned = cleaned.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         if cleaned.isEmpty { cleaned = "Telegram" }
         return String(cleaned.prefix(80))
     }
