@@ -44,8 +44,8 @@ struct DiscordRateLimiter: Sendable {
             [
                 ("X-RateLimit-Limit", String(window.limit.limit)),
                 ("X-RateLimit-Remaining", String(remaining)),
-                ("X-RateLimit-Reset", String(format: "%.3f", wallNow + resetAfter)),
-                ("X-RateLimit-Reset-After", String(format: "%.3f", resetAfter)),
+                ("X-RateLimit-Reset", Self.milliseconds(wallNow + resetAfter)),
+                ("X-RateLimit-Reset-After", Self.milliseconds(resetAfter)),
                 ("X-RateLimit-Bucket", Self.bucketID(route)),
             ]
         }
@@ -61,6 +61,14 @@ struct DiscordRateLimiter: Sendable {
     /// Forgets open windows so new limits apply at once.
     mutating func reset() {
         windows = [:]
+    }
+
+    /// Seconds (not negative) with three decimals, as Discord writes them: "1.250". Not
+    /// `String(format:)`, which goes through Foundation's formatter on every answer.
+    static func milliseconds(_ seconds: Double) -> String {
+        let total = Int((max(0, seconds) * 1000).rounded())
+        let fraction = String(total % 1000)
+        return "\(total / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// An opaque, stable id per route, like Discord's bucket hashes (FNV-1a, hex).
