@@ -161,12 +161,13 @@ struct DeliverJob: JobHandler {
             runtime.pairs.invalidate()
             throw JobError.retryAt(Date(), reason: "destination chat migrated to \(newChatID)")
         case .destinationGone(let reason):
-            try await runtime.pairRepository.setStatus(id: pair.id, .paused, reason: reason)
-            runtime.pairs.invalidate()
-            runtime.events.publish(LiveEvent(userId: pair.userID, type: "pair.paused", pairId: pair.id, reason: reason))
+            // The error log first: whoever sees the pair paused finds the reason logged.
             try await runtime.deliveries.logError(
                 userID: pair.userID, pairID: pair.id, source: "deliver", code: "destination_unavailable",
                 message: reason)
+            try await runtime.pairRepository.setStatus(id: pair.id, .paused, reason: reason)
+            runtime.pairs.invalidate()
+            runtime.events.publish(LiveEvent(userId: pair.userID, type: "pair.paused", pairId: pair.id, reason: reason))
             try await logFailed(payload, pair: pair, reason: reason)
             throw JobError.permanent("pair \(pair.id) paused: \(reason)")
         case .rejected(let reason):
