@@ -101,7 +101,8 @@ final class SendRun {
 
 /// One chat: its messages in order, each sent when due and only after the previous one was
 /// answered, over one keep-alive connection that is opened again if it closes. A message whose
-/// connection could not be opened, or closed before the answer, counts as an error.
+/// connection could not be opened, or closed before the answer, or that got no answer within
+/// 30 s (its connection is then closed), counts as an error.
 final class ChatSender {
     private let chat: Int
     private let first: NIODeadline
@@ -110,6 +111,7 @@ final class ChatSender {
     private var channel: (any Channel)?
     private var inFlight: Int?
     private var status: HTTPResponseStatus?
+    private var answerTimeout: Scheduled<Void>?
 
     init(chat: Int, first: NIODeadline, run: SendRun) {
         self.chat = chat
@@ -170,6 +172,10 @@ final class ChatSender {
         inFlight = sequence
         status = nil
         run.result.times[sequence].sent = Date().timeIntervalSince1970
+        let bound = NIOLoopBound(self, eventLoop: run.loop)
+        answerTimeout = run.loop.scheduleTask(in: .seconds(30)) {
+            if bound.value.inFlight == sequence { channel.close(promise: nil) }
+        }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -194,6 +200,8 @@ final class ChatSender {
     }
 
     private func moveOn(answered: Bool) {
+        answerTimeout?.cancel()
+        answerTimeout = nil
         inFlight = nil
         if answered { run.result.acknowledged += 1 } else { run.result.errors += 1 }
         next += 1
