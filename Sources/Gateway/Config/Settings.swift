@@ -98,7 +98,7 @@ enum Settings {
         Setting(key: "jobs.concurrency", defaultValue: "32") { config, text throws(ConfigValue.Invalid) in
             config.jobs.concurrency = try ConfigValue.int(text, in: 1...4096)
         },
-        Setting(key: "jobs.fetchers", defaultValue: "2") { config, text throws(ConfigValue.Invalid) in
+        Setting(key: "jobs.fetchers", defaultValue: "1") { config, text throws(ConfigValue.Invalid) in
             config.jobs.fetchers = try ConfigValue.int(text, in: 1...32)
         },
         Setting(key: "jobs.lease", defaultValue: "30s") { config, text throws(ConfigValue.Invalid) in
