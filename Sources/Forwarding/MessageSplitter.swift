@@ -19,24 +19,7 @@ public enum MessageSplitter {
     public static func split(
         _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
     ) -> [Chunk] {
-        splitAndRender(text, entities: entities, limit: limit, render: render).map(\.chunk)
-    }
-
-    /// `split`, each chunk with its rendering. Most messages fit whole, and their one rendering,
-    /// which settles that, is the one returned.
-    public static func splitAndRender(
-        _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
-    ) -> [(chunk: Chunk, rendered: String)] {
-        let units = UTF16Text.units(text)
-        guard !units.isEmpty else { return [] }
-        let entities = EntityNormalization.normalized(entities, in: units)
-        // The whole text fitting needs no cut, nor the tables a cut needs.
-        let whole = render(text, entities)
-        if whole.utf16.count <= limit { return [((text, entities), whole)] }
-        let chunks = withoutActuallyEscaping(render) { render in
-            Splitter(text: text, units: units, entities: entities, limit: limit, render: render).run()
-        }
-        return chunks.map { ($0, render($0.text, $0.entities)) }
+        cut(text, entities: entities, limit: limit, render: render).chunks
     }
 
     /// `split` with the renderer and limit of a platform: Telegram HTML at 4096 (1024 for a
@@ -44,28 +27,44 @@ public enum MessageSplitter {
     public static func split(_ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool = false)
         -> [Chunk]
     {
-        splitAndRender(text, entities: entities, for: platform, isCaption: isCaption).map(\.chunk)
+        let (limit, render) = rules(for: platform, isCaption: isCaption)
+        return split(text, entities: entities, limit: limit, render: render)
     }
 
     /// The chunks of `split(_:entities:for:isCaption:)` rendered for the platform: what is sent.
+    /// A text that fits whole is sent as the one rendering that showed it fits.
     public static func rendered(
         _ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool = false
     ) -> [String] {
-        splitAndRender(text, entities: entities, for: platform, isCaption: isCaption).map(\.rendered)
+        let (limit, render) = rules(for: platform, isCaption: isCaption)
+        let (chunks, whole) = cut(text, entities: entities, limit: limit, render: render)
+        return whole.map { [$0] } ?? chunks.map { render($0.text, $0.entities) }
     }
 
-    private static func splitAndRender(
-        _ text: String, entities: [MessageEntity], for platform: Platform, isCaption: Bool
-    ) -> [(chunk: Chunk, rendered: String)] {
+    /// The chunks, and the whole text's rendering when it fits (no cut was needed).
+    private static func cut(
+        _ text: String, entities: [MessageEntity], limit: Int, render: (String, [MessageEntity]) -> String
+    ) -> (chunks: [Chunk], whole: String?) {
+        let units = UTF16Text.units(text)
+        guard !units.isEmpty else { return ([], nil) }
+        let entities = EntityNormalization.normalized(entities, in: units)
+        // Most messages fit whole: one rendering settles it, without the tables a cut needs.
+        let whole = render(text, entities)
+        if whole.utf16.count <= limit { return ([(text, entities)], whole) }
+        let chunks = withoutActuallyEscaping(render) { render in
+            Splitter(text: text, units: units, entities: entities, limit: limit, render: render).run()
+        }
+        return (chunks, nil)
+    }
+
+    private static func rules(for platform: Platform, isCaption: Bool)
+        -> (limit: Int, render: (String, [MessageEntity]) -> String)
+    {
         switch platform {
         case .telegram:
-            splitAndRender(
-                text, entities: entities,
-                limit: isCaption ? PlatformLimits.telegramCaption : PlatformLimits.telegramText,
-                render: TelegramHTML.render)
+            (isCaption ? PlatformLimits.telegramCaption : PlatformLimits.telegramText, TelegramHTML.render)
         case .discord:
-            splitAndRender(
-                text, entities: entities, limit: PlatformLimits.discordContent, render: DiscordMarkdown.render)
+            (PlatformLimits.discordContent, DiscordMarkdown.render)
         }
     }
 }
