@@ -14,13 +14,17 @@ public enum WebhookSecret {
     }
 
     public static func hash(_ secret: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(secret.utf8)))
+        Array(digest(secret))
     }
 
     /// True when `header` hashes to `expectedHash`. swift-crypto compares a digest with bytes in
     /// constant time (all bytes, whatever they hold).
     public static func verify(header: String?, expectedHash: [UInt8]) -> Bool {
         guard let header else { return false }
-        return SHA256.hash(data: Data(header.utf8)) == expectedHash
+        return digest(header) == expectedHash
+    }
+
+    private static func digest(_ secret: String) -> SHA256.Digest {
+        SHA256.hash(data: Data(secret.utf8))
     }
 }
