@@ -9,6 +9,6 @@ import Testing
         (1_732_822_222.123_4, "1732822222.123"), (-0.5, "0.000"),
     ])
     func threeDecimals(seconds: Double, text: String) {
-        #expect(DiscordRateLimiter.milliseconds(seconds) == text)
+        #expect(DiscordRateLimiter.secondsText(seconds) == text)
     }
 }

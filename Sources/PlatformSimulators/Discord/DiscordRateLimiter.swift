@@ -44,8 +44,8 @@ struct DiscordRateLimiter: Sendable {
             [
                 ("X-RateLimit-Limit", String(window.limit.limit)),
                 ("X-RateLimit-Remaining", String(remaining)),
-                ("X-RateLimit-Reset", Self.milliseconds(wallNow + resetAfter)),
-                ("X-RateLimit-Reset-After", Self.milliseconds(resetAfter)),
+                ("X-RateLimit-Reset", Self.secondsText(wallNow + resetAfter)),
+                ("X-RateLimit-Reset-After", Self.secondsText(resetAfter)),
                 ("X-RateLimit-Bucket", Self.bucketID(route)),
             ]
         }
@@ -65,7 +65,7 @@ struct DiscordRateLimiter: Sendable {
 
     /// Seconds (not negative) with three decimals, as Discord writes them: "1.250". Not
     /// `String(format:)`, which goes through Foundation's formatter on every answer.
-    static func milliseconds(_ seconds: Double) -> String {
+    static func secondsText(_ seconds: Double) -> String {
         let total = Int((max(0, seconds) * 1000).rounded())
         let fraction = String(total % 1000)
         return "\(total / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
