@@ -83,7 +83,7 @@ extension JobQueue {
             var jobs: [ClaimedJob] = []
             var started: [ClaimedJob] = []
             var writtenBack = separateResult
-            for try await row in try await self.client.execute(statement, logger: self.logger) {
+            for try await row in try await self.claimClient.execute(statement, logger: self.logger) {
                 guard row.0 != ClaimJobs.writtenBack else {
                     writtenBack.insert(row.1)
                     continue
@@ -116,14 +116,14 @@ extension JobQueue {
             updates = outcomes.filter { $0.kind != .completed }
             if !completed.isEmpty {
                 let statement = DeleteCompletedJobs(completed: completed, notify: notifiesFollowUps(of: completed))
-                for try await id in try await client.execute(statement, logger: logger) {
+                for try await id in try await claimClient.execute(statement, logger: logger) {
                     accepted.insert(id)
                 }
             }
         }
         if !updates.isEmpty {
             let statement = WriteBackJobs(outcomes: updates, notify: notifiesFollowUps(of: updates))
-            for try await id in try await client.execute(statement, logger: logger) {
+            for try await id in try await claimClient.execute(statement, logger: logger) {
                 accepted.insert(id)
             }
         }
@@ -137,7 +137,7 @@ extension JobQueue {
             ids: jobs.map(\.id), tokens: jobs.map(\.token), leaseMilliseconds: lease.milliseconds)
         return try await withDeadline(configuration.statementTimeout) {
             var held = Set<Int64>()
-            for try await id in try await self.client.execute(statement, logger: self.logger) {
+            for try await id in try await self.claimClient.execute(statement, logger: self.logger) {
                 held.insert(id)
             }
             return held
@@ -159,6 +159,11 @@ struct ClaimJobs: PostgresPreparedStatement {
     // read every entry of the running-jobs index instead of the primary key. That index holds an
     // entry for each job that ran since the last vacuum; a bitmap scan of it was 95 % of this
     // statement's time under load (auto_explain, `afx bench e2e`).
+    //
+    // The claim connections run this statement's generic plan (`JobQueue.claimSessionParameters`),
+    // which cannot know the LIMITs are small: joined to `picked`, the UPDATE would be planned as a
+    // hash join over a sequential scan of the whole table (37.6 ms a claim with 100,000 jobs
+    // waiting, EXPLAIN ANALYZE); by `id = ANY(ARRAY(…))` it is an index scan of the primary key.
     //
     // `relaxed` turns off synchronous commit for this statement's transaction only: losing it in
     // a crash loses a claim (the job is available again) or a completion (the job runs again,
@@ -187,8 +192,7 @@ struct ClaimJobs: PostgresPreparedStatement {
         ), claimed AS (
             UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, lease_token = $5,
                 lease_expires_at = now() + $6::float8 * interval '1 millisecond', attempted_at = now()
-            FROM picked
-            WHERE jobs.id = picked.id
+            WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
             RETURNING jobs.id, jobs.kind, jobs.lane, jobs.payload::text, jobs.attempt, jobs.max_attempts,
                 jobs.created_at, coalesce(jobs.ordering_key, '') AS ordering_key
         )

@@ -257,3 +257,100 @@ extension ClaimTests {
         }
     }
 }
+
+extension ClaimTests {
+    /// On connections opened with `JobQueue.claimSessionParameters` every claim runs the
+    /// statement's generic plan; without them PostgreSQL plans it afresh (a custom plan) at least
+    /// for the first five calls on each connection, and under a backlog on every call.
+    @Test(arguments: [true, false])
+    func claimsOnTheClaimPoolRunTheGenericPlan(claimPool: Bool) async throws {
+        try await withClient { client in
+            var configuration = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            // One connection, so the plan counts read below are those of the session that claimed.
+            configuration.options.maximumConnections = 1
+            if claimPool { configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters }
+            let claims = PostgresClient(configuration: configuration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await claims.run() }
+                defer { group.cancelAll() }
+                let queue = JobQueue(client: client, claimClient: claims, logger: testLogger())
+                try await queue.enqueue(
+                    batch: try (0..<2000).map { try NewJob(RecordingJob.self, Step(sequence: $0)) })
+                var claimed = 0
+                for _ in 0..<10 {
+                    claimed += try await queue.claim(limits: [8, 8, 8], reclaim: 8, lease: .seconds(30)).count
+                }
+                #expect(claimed == 80)
+                let rows = try await claims.query(
+                    """
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements
+                    WHERE statement LIKE 'WITH relaxed AS%' AND statement LIKE '%FOR UPDATE SKIP LOCKED%'
+                    """)
+                var plans: [(generic: Int64, custom: Int64)] = []
+                for try await (generic, custom) in rows.decode((Int64, Int64).self) { plans.append((generic, custom)) }
+                #expect(plans.count == 1)
+                if claimPool {
+                    #expect(plans.first?.generic == 10)
+                    #expect(plans.first?.custom == 0)
+                } else {
+                    #expect((plans.first?.custom ?? 0) >= 5)
+                }
+            }
+        }
+    }
+}
+
+extension ClaimTests {
+    /// The generic plan cannot know a claim takes a few jobs; whatever the backlog, the claim must
+    /// find the rows it updates by primary key, not hash them against a scan of the whole table
+    /// (37.6 ms a claim with 100,000 jobs waiting).
+    @Test func theClaimsGenericPlanUpdatesByPrimaryKey() async throws {
+        try await withClient { client in
+            var configuration = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            configuration.options.maximumConnections = 1
+            configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters
+            let claims = PostgresClient(configuration: configuration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await claims.run() }
+                defer { group.cancelAll() }
+                let queue = JobQueue(client: client, claimClient: claims, logger: testLogger())
+                for start in stride(from: 0, to: 20_000, by: 5000) {
+                    try await queue.enqueue(
+                        batch: try (start..<start + 5000).map { try NewJob(RecordingJob.self, Step(sequence: $0)) })
+                }
+                try await client.query("ANALYZE jobs")
+                #expect(try await queue.claim(limits: [8, 8, 8], reclaim: 8, lease: .seconds(30)).count == 8)
+                let names = try await claims.query(
+                    "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH relaxed AS%'"
+                ).collect().map { try $0.decode(String.self) }
+                let name = try #require(names.first)
+                let plan = try await claims.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            EXPLAIN (FORMAT JSON) EXECUTE "\(name)"(8, 8, 8, 8, 1, 30000, '{}', '{}', '{}', '{}', '{}',
+                                '{}', '{}', '{}', '{}', '{}', false, 0)
+                            """)
+                ).collect().map { try $0.decode(String.self) }.joined()
+                let update = try #require(Self.nodes(in: plan).first { $0["Operation"] as? String == "Update" })
+                let scan = try #require(
+                    (update["Plans"] as? [[String: Any]])?.first { $0["Parent Relationship"] as? String == "Outer" })
+                #expect(scan["Node Type"] as? String == "Index Scan", "\(scan)")
+                #expect(scan["Index Name"] as? String == "jobs_pkey", "\(scan)")
+            }
+        }
+    }
+
+    /// Every node of an EXPLAIN (FORMAT JSON) plan.
+    static func nodes(in json: String) -> [[String: Any]] {
+        guard let top = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]],
+            let root = top.first?["Plan"] as? [String: Any]
+        else { return [] }
+        var nodes: [[String: Any]] = []
+        var pending = [root]
+        while let node = pending.popLast() {
+            nodes.append(node)
+            pending += node["Plans"] as? [[String: Any]] ?? []
+        }
+        return nodes
+    }
+}
