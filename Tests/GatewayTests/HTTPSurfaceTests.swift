@@ -103,7 +103,8 @@ import Testing
             #expect(metrics.body.contains(#"afx_http_requests_total{route="/healthz",method="GET",status="200"} 2"#))
             #expect(metrics.body.contains(#"afx_http_requests_total{route="unmatched",method="GET",status="404"} 1"#))
             #expect(metrics.body.contains("afx_http_request_duration_seconds_bucket{"))
-            #expect(metrics.body.contains("afx_db_pool_max_connections 8.0"))
+            // The pool's 8, and 3 for the claim loop (one loop, two more for write-backs and renewals).
+            #expect(metrics.body.contains("afx_db_pool_max_connections 11.0"))
             #expect(metrics.body.contains("afx_db_reachable 1.0"))
             // Queue figures: the oldest due job's age per lane, sampled at scrape time.
             #expect(metrics.body.contains(#"afx_jobs_oldest_due_age_seconds{lane="high"}"#))

@@ -68,6 +68,11 @@ public func buildApplication(
     var postgresLogger = logger
     postgresLogger[metadataKey: "component"] = "postgres"
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: postgresLogger)
+    // The claim loops get connections of their own, which always run the claim's generic plan.
+    var claimConfiguration = postgresConfiguration
+    claimConfiguration.options.additionalStartupParameters += JobQueue.claimSessionParameters
+    claimConfiguration.options.maximumConnections = config.jobs.fetchers + 2
+    let claimPostgres = PostgresClient(configuration: claimConfiguration, backgroundLogger: postgresLogger)
 
     let registry = PrometheusCollectorRegistry()
     let migrator = Migrator()
@@ -75,7 +80,8 @@ public func buildApplication(
     jobLogger[metadataKey: "component"] = "jobs"
     var queueConfiguration = JobQueue.Configuration()
     queueConfiguration.keepCompletedJobs = config.jobs.retention > .zero
-    let jobQueue = JobQueue(client: postgres, configuration: queueConfiguration, logger: jobLogger)
+    let jobQueue = JobQueue(
+        client: postgres, claimClient: claimPostgres, configuration: queueConfiguration, logger: jobLogger)
     guard let encryptionKey = config.secrets.encryptionKey else {
         throw ConfigurationError(key: "encryptionKey", "required: set AFX_ENCRYPTION_KEY or AFX_ENCRYPTION_KEY_FILE")
     }
@@ -109,7 +115,9 @@ public func buildApplication(
     ]
     let samplers = [
         MetricsSampler.databasePool(
-            postgres, applicationName: applicationName, maxConnections: config.database.poolSize),
+            postgres, applicationName: applicationName,
+            maxConnections: config.database.poolSize
+                + (config.jobs.enabled ? claimConfiguration.options.maximumConnections : 0)),
         MetricsSampler.jobQueue(jobQueue),
     ]
 
@@ -178,7 +186,7 @@ public func buildApplication(
 
     var services: [any Service] = [
         // Stopped after the workers (services stop in reverse order): draining jobs record here.
-        postgres, platforms, jobQueue, ingest, recorder, events,
+        postgres, claimPostgres, platforms, jobQueue, ingest, recorder, events,
         ChangeListener(client: postgres, accounts: accounts, pairs: pairs, logger: logger),
     ]
     if let discordGateway { services.append(discordGateway) }

@@ -32,6 +32,7 @@ public struct AppConfig: Sendable {
 
     public struct Database: Sendable {
         public var url: DatabaseURL?
+        /// Connections of the main pool; the claim loops have `jobs.fetchers + 2` of their own.
         public var poolSize: Int = 20
         public var connectTimeout: Duration = .seconds(5)
         /// How long a request waits for the database before answering 503.

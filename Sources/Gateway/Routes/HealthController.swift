@@ -147,7 +147,8 @@ extension MetricsSampler {
             registry.makeGauge(
                 descriptor: .init(
                     namespace: "afx", subsystem: "db", metricName: "pool_max", unitName: "connections",
-                    helpText: "The most connections this instance's pool may open."), labels: []
+                    helpText: "The most connections this instance may open (its pool and its claim loops' own)."),
+                labels: []
             ).set(Double(maxConnections))
             let states = ["active", "idle", "idle in transaction"]
             var counts = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })

@@ -37,31 +37,37 @@ struct BenchQueueCommand: AsyncParsableCommand {
             var configuration = database.url.clientConfiguration(applicationName: "afx-bench")
             configuration.options.maximumConnections = 40
             let client = PostgresClient(configuration: configuration)
+            // The claim loops' own connections, as `afx serve` opens them.
+            configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters
+            configuration.options.maximumConnections = fetchers + 2
+            let claims = PostgresClient(configuration: configuration)
             try await withRunningClient(client) {
-                let bench = QueueBench(client: client, command: self, logger: logger)
-                if scenarios.contains("drain") {
-                    result["drain_jobs_per_s"] = round1(
-                        try await bench.drain(label: "drain") { _ in JobOptions(lane: .medium) })
-                }
-                if scenarios.contains("ordered") {
-                    result["ordered_drain_jobs_per_s"] = round1(
-                        try await bench.drain(label: "ordered drain") {
-                            JobOptions(lane: .medium, orderingKey: "key-\($0 % keys)")
-                        })
-                }
-                if scenarios.contains("lanes") {
-                    result["lanes_drain_jobs_per_s"] = round1(
-                        try await bench.drain(label: "three-lane drain") {
-                            JobOptions(lane: Lane(rawValue: Int16($0 % 3))!)
-                        })
-                }
-                if scenarios.contains("enqueue") {
-                    result["enqueue_jobs_per_s"] = round1(try await bench.groupCommitEnqueue())
-                }
-                if scenarios.contains("stream") {
-                    let (p50, p99, achieved) = try await bench.stream()
-                    result["stream_latency_ms"] = ["p50": round2(p50), "p99": round2(p99)]
-                    result["stream_jobs_per_s"] = round1(achieved)
+                try await withRunningClient(claims) {
+                    let bench = QueueBench(client: client, claims: claims, command: self, logger: logger)
+                    if scenarios.contains("drain") {
+                        result["drain_jobs_per_s"] = round1(
+                            try await bench.drain(label: "drain") { _ in JobOptions(lane: .medium) })
+                    }
+                    if scenarios.contains("ordered") {
+                        result["ordered_drain_jobs_per_s"] = round1(
+                            try await bench.drain(label: "ordered drain") {
+                                JobOptions(lane: .medium, orderingKey: "key-\($0 % keys)")
+                            })
+                    }
+                    if scenarios.contains("lanes") {
+                        result["lanes_drain_jobs_per_s"] = round1(
+                            try await bench.drain(label: "three-lane drain") {
+                                JobOptions(lane: Lane(rawValue: Int16($0 % 3))!)
+                            })
+                    }
+                    if scenarios.contains("enqueue") {
+                        result["enqueue_jobs_per_s"] = round1(try await bench.groupCommitEnqueue())
+                    }
+                    if scenarios.contains("stream") {
+                        let (p50, p99, achieved) = try await bench.stream()
+                        result["stream_latency_ms"] = ["p50": round2(p50), "p99": round2(p99)]
+                        result["stream_jobs_per_s"] = round1(achieved)
+                    }
                 }
             }
         } catch {
@@ -99,6 +105,7 @@ struct BenchJob: JobHandler {
 
 struct QueueBench {
     let client: PostgresClient
+    let claims: PostgresClient
     let command: BenchQueueCommand
     let logger: Logger
 
@@ -114,7 +121,7 @@ struct QueueBench {
     func withWorkers<T: Sendable>(
         probe: BenchProbe, workers: Bool = true, _ body: (JobQueue) async throws -> T
     ) async throws -> T {
-        let queue = JobQueue(client: client, logger: logger)
+        let queue = JobQueue(client: client, claimClient: claims, logger: logger)
         var registry = JobRegistry()
         registry.register(BenchJob(probe: probe))
         var services: [any Service] = [queue]
@@ -147,7 +154,7 @@ struct QueueBench {
     func drain(label: String, options: @escaping (Int) -> JobOptions) async throws -> Double {
         try await reset()
         let total = command.jobs
-        let queue = JobQueue(client: client, logger: logger)
+        let queue = JobQueue(client: client, claimClient: claims, logger: logger)
         let progress = Progress(label: label)
         for start in stride(from: 0, to: total, by: 5000) {
             let batch = try (start..<min(total, start + 5000)).map {
