@@ -34,8 +34,9 @@ public final class JobQueue: Service, Sendable {
     /// holds a backlog (its generic plan's estimate, which cannot know the small LIMITs, then looks
     /// dearer than a custom plan), and planning this statement takes longer than running it: about
     /// 2 ms a call at 800 jobs/s, which slows the claims, which grows the backlog. The generic plan
-    /// is the one it runs without a backlog anyway.
-    public static let claimSessionParameters = [("plan_cache_mode", "force_generic_plan")]
+    /// is the one it runs without a backlog anyway. And no JIT: with 200,000 jobs waiting the
+    /// generic plan's estimate passes `jit_above_cost`, and compiling it took 374 ms of every claim.
+    public static let claimSessionParameters = [("plan_cache_mode", "force_generic_plan"), ("jit", "off")]
 
     let client: PostgresClient
     /// The claim loops' statements (claims, write-backs, lease renewals); `client` unless given.
