@@ -38,6 +38,17 @@ public final class JobQueue: Service, Sendable {
     /// generic plan's estimate passes `jit_above_cost`, and compiling it took 374 ms of every claim.
     public static let claimSessionParameters = [("plan_cache_mode", "force_generic_plan"), ("jit", "off")]
 
+    /// A claim pool's configuration for `fetchers` claim loops: `base`'s server and options, with
+    /// `claimSessionParameters`, a connection per loop and two for write-backs and lease renewals.
+    public static func claimPoolConfiguration(
+        _ base: PostgresClient.Configuration, fetchers: Int
+    ) -> PostgresClient.Configuration {
+        var configuration = base
+        configuration.options.additionalStartupParameters += claimSessionParameters
+        configuration.options.maximumConnections = fetchers + 2
+        return configuration
+    }
+
     let client: PostgresClient
     /// The claim loops' statements (claims, write-backs, lease renewals); `client` unless given.
     let claimClient: PostgresClient

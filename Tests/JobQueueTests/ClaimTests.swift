@@ -259,16 +259,16 @@ extension ClaimTests {
 }
 
 extension ClaimTests {
-    /// On connections opened with `JobQueue.claimSessionParameters` every claim runs the
-    /// statement's generic plan; without them PostgreSQL plans it afresh (a custom plan) at least
+    /// On a claim pool's connections (`JobQueue.claimPoolConfiguration`) every claim runs the
+    /// statement's generic plan; on plain ones PostgreSQL plans it afresh (a custom plan) at least
     /// for the first five calls on each connection, and under a backlog on every call.
     @Test(arguments: [true, false])
     func claimsOnTheClaimPoolRunTheGenericPlan(claimPool: Bool) async throws {
         try await withClient { client in
-            var configuration = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            let plain = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            var configuration = claimPool ? JobQueue.claimPoolConfiguration(plain, fetchers: 1) : plain
             // One connection, so the plan counts read below are those of the session that claimed.
             configuration.options.maximumConnections = 1
-            if claimPool { configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters }
             let claims = PostgresClient(configuration: configuration)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await claims.run() }
@@ -307,10 +307,10 @@ extension ClaimTests {
     /// estimate (374 ms a claim with 200,000 waiting): the JIT threshold is 0 here.
     @Test func theClaimsGenericPlanUpdatesByPrimaryKeyWithoutJIT() async throws {
         try await withClient { client in
-            var configuration = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            var plain = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
+            plain.options.additionalStartupParameters += [("jit_above_cost", "0")]
+            var configuration = JobQueue.claimPoolConfiguration(plain, fetchers: 1)
             configuration.options.maximumConnections = 1
-            configuration.options.additionalStartupParameters += [("jit_above_cost", "0")]
-            configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters
             let claims = PostgresClient(configuration: configuration)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await claims.run() }

@@ -69,9 +69,7 @@ public func buildApplication(
     postgresLogger[metadataKey: "component"] = "postgres"
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: postgresLogger)
     // The claim loops get connections of their own, which always run the claim's generic plan.
-    var claimConfiguration = postgresConfiguration
-    claimConfiguration.options.additionalStartupParameters += JobQueue.claimSessionParameters
-    claimConfiguration.options.maximumConnections = config.jobs.fetchers + 2
+    let claimConfiguration = JobQueue.claimPoolConfiguration(postgresConfiguration, fetchers: config.jobs.fetchers)
     let claimPostgres = PostgresClient(configuration: claimConfiguration, backgroundLogger: postgresLogger)
 
     let registry = PrometheusCollectorRegistry()

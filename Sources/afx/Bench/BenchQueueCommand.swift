@@ -38,9 +38,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
             configuration.options.maximumConnections = 40
             let client = PostgresClient(configuration: configuration)
             // The claim loops' own connections, as `afx serve` opens them.
-            configuration.options.additionalStartupParameters += JobQueue.claimSessionParameters
-            configuration.options.maximumConnections = fetchers + 2
-            let claims = PostgresClient(configuration: configuration)
+            let claims = PostgresClient(
+                configuration: JobQueue.claimPoolConfiguration(configuration, fetchers: fetchers))
             try await withRunningClient(client) {
                 try await withRunningClient(claims) {
                     let bench = QueueBench(client: client, claims: claims, command: self, logger: logger)
