@@ -3,6 +3,38 @@ import Testing
 
 @testable import Gateway
 
+private struct DatabaseDown: Error {}
+
+/// Holds its waiters until opened.
+private final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+private final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
+}
+
 /// The routing caches: stale entries are refreshed in the background, once; invalidation wins.
 @Suite struct RefreshingCacheTests {
     /// Counts loads and answers with a value the test sets; may hold each load until released.
@@ -73,15 +105,73 @@ import Testing
     @Test func invalidationWinsOverALoadInFlight() async throws {
         let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
         let source = Source()
-        let early = Task { try await cache.value(1) { try await source.load(after: .milliseconds(300)) } }
-        try await Task.sleep(for: .milliseconds(50))
+        let gate = Gate()
+        // The early load reads "a", then waits for the gate: it is in flight until the
+        // invalidation, however slowly the machine schedules either side.
+        let early = Task {
+            try await cache.value(1) {
+                let value = try await source.load()
+                await gate.wait()
+                return value
+            }
+        }
+        #expect(try await eventually { source.loads == 1 })
         source.set("b")
         cache.invalidate()
+        gate.open()
         #expect(try await early.value == "a")
         #expect(cache.fresh(1) == nil, "a load begun before the invalidation was stored")
         #expect(try await cache.value(1) { try await source.load() } == "b")
         cache.invalidate()
         source.set("c")
         #expect(try await cache.value(1) { try await source.load() } == "c")
+    }
+
+    /// Callers that find nothing to serve (empty, invalidated or long expired) share one load, and
+    /// a load that fails fails them all and is not kept: the next caller loads again.
+    @Test func concurrentMissesShareOneLoad() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
+        let source = Source()
+        func fifty() async throws -> [String] {
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await cache.value(1) { try await source.load(after: .milliseconds(200)) } }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(try await fifty() == Array(repeating: "a", count: 50))
+        #expect(source.loads == 1)
+        #expect(try await cache.value(2) { try await source.load() } == "a")
+        #expect(source.loads == 2, "another key loads on its own")
+
+        cache.invalidate()
+        source.set("b")
+        #expect(try await fifty() == Array(repeating: "b", count: 50))
+        #expect(source.loads == 3)
+
+        cache.invalidate()
+        let attempts = Counter()
+        let failures = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await cache.value(1) {
+                            attempts.add()
+                            try await Task.sleep(for: .milliseconds(200))
+                            throw DatabaseDown()
+                        }
+                    } catch is DatabaseDown {
+                        failures.add()
+                    } catch {}
+                }
+            }
+        }
+        #expect(attempts.value == 1)
+        #expect(failures.value == 20)
+        #expect(cache.fresh(1) == nil)
+        #expect(try await cache.value(1) { try await source.load() } == "b")
+        #expect(source.loads == 4)
     }
 }

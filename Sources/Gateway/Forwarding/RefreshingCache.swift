@@ -8,6 +8,9 @@ import Synchronization
 /// second) must not send every caller to the database at once, which showed as a latency spike
 /// every ten seconds in `afx bench e2e`. Expiries are also spread by ±20 %. After `invalidate()`
 /// nothing older is served, and a load that started before it is not stored.
+///
+/// Callers that find nothing to serve share one load per key: right after an invalidation (any
+/// pair change empties the cache) every job in flight would otherwise ask the same question.
 final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry {
         var value: Value
@@ -18,11 +21,14 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     private enum Lookup {
         case hit(Value)
         case refresh(Value, generation: Int)
-        case miss(generation: Int)
+        case wait(Task<Value, any Error>)
     }
 
     private struct State {
         var entries: [Key: Entry] = [:]
+        /// The load every caller that found nothing waits for, one per key (under the generation
+        /// it began in).
+        var loading: [Key: (generation: Int, task: Task<Value, any Error>)] = [:]
         /// Bumped by `invalidate()`: loads begun under an older one are dropped.
         var generation = 0
     }
@@ -47,7 +53,22 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         let now = ContinuousClock.now
         let lookup = state.withLock { state -> Lookup in
             guard var entry = state.entries[key], entry.expires + ttl > now else {
-                return .miss(generation: state.generation)
+                if let loading = state.loading[key], loading.generation == state.generation {
+                    return .wait(loading.task)
+                }
+                let generation = state.generation
+                let task = Task {
+                    do {
+                        let value = try await load()
+                        self.finish(key, generation: generation, storing: value)
+                        return value
+                    } catch {
+                        self.finish(key, generation: generation, storing: nil)
+                        throw error
+                    }
+                }
+                state.loading[key] = (generation, task)
+                return .wait(task)
             }
             if entry.expires > now || entry.refreshing { return .hit(entry.value) }
             entry.refreshing = true
@@ -63,17 +84,28 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
                 store(try? await load(), for: key, generation: generation)
             }
             return value
-        case .miss(let generation):
-            let value = try await load()
-            store(value, for: key, generation: generation)
-            return value
+        case .wait(let task):
+            return try await task.value
         }
     }
 
     func invalidate() {
         state.withLock { state in
             state.entries.removeAll()
+            state.loading.removeAll()
             state.generation += 1
+        }
+    }
+
+    /// Ends a shared load: stores its value (if no invalidation came since) and lets the next
+    /// caller start a new load.
+    private func finish(_ key: Key, generation: Int, storing value: Value?) {
+        let expires = ContinuousClock.now + ttl * Double.random(in: 0.8...1.2)
+        state.withLock { state in
+            // After an invalidation the shared loads were dropped and newer ones may be running.
+            guard state.generation == generation else { return }
+            state.loading[key] = nil
+            if let value { state.entries[key] = Entry(value: value, expires: expires) }
         }
     }
 
