@@ -49,10 +49,10 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs `body` with the client's background task alive, then shuts it down.
-func withRunningClient<T: Sendable>(_ client: PostgresClient, _ body: () async throws -> T) async throws -> T {
+/// Runs `body` with the clients' background tasks alive, then shuts them down.
+func withRunningClient<T: Sendable>(_ clients: PostgresClient..., body: () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
+        for client in clients { group.addTask { await client.run() } }
         defer { group.cancelAll() }
         do {
             return try await body()

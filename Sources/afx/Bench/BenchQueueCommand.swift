@@ -40,33 +40,31 @@ struct BenchQueueCommand: AsyncParsableCommand {
             // The claim loops' own connections, as `afx serve` opens them.
             let claims = PostgresClient(
                 configuration: JobQueue.claimPoolConfiguration(configuration, fetchers: fetchers))
-            try await withRunningClient(client) {
-                try await withRunningClient(claims) {
-                    let bench = QueueBench(client: client, claims: claims, command: self, logger: logger)
-                    if scenarios.contains("drain") {
-                        result["drain_jobs_per_s"] = round1(
-                            try await bench.drain(label: "drain") { _ in JobOptions(lane: .medium) })
-                    }
-                    if scenarios.contains("ordered") {
-                        result["ordered_drain_jobs_per_s"] = round1(
-                            try await bench.drain(label: "ordered drain") {
-                                JobOptions(lane: .medium, orderingKey: "key-\($0 % keys)")
-                            })
-                    }
-                    if scenarios.contains("lanes") {
-                        result["lanes_drain_jobs_per_s"] = round1(
-                            try await bench.drain(label: "three-lane drain") {
-                                JobOptions(lane: Lane(rawValue: Int16($0 % 3))!)
-                            })
-                    }
-                    if scenarios.contains("enqueue") {
-                        result["enqueue_jobs_per_s"] = round1(try await bench.groupCommitEnqueue())
-                    }
-                    if scenarios.contains("stream") {
-                        let (p50, p99, achieved) = try await bench.stream()
-                        result["stream_latency_ms"] = ["p50": round2(p50), "p99": round2(p99)]
-                        result["stream_jobs_per_s"] = round1(achieved)
-                    }
+            try await withRunningClient(client, claims) {
+                let bench = QueueBench(client: client, claims: claims, command: self, logger: logger)
+                if scenarios.contains("drain") {
+                    result["drain_jobs_per_s"] = round1(
+                        try await bench.drain(label: "drain") { _ in JobOptions(lane: .medium) })
+                }
+                if scenarios.contains("ordered") {
+                    result["ordered_drain_jobs_per_s"] = round1(
+                        try await bench.drain(label: "ordered drain") {
+                            JobOptions(lane: .medium, orderingKey: "key-\($0 % keys)")
+                        })
+                }
+                if scenarios.contains("lanes") {
+                    result["lanes_drain_jobs_per_s"] = round1(
+                        try await bench.drain(label: "three-lane drain") {
+                            JobOptions(lane: Lane(rawValue: Int16($0 % 3))!)
+                        })
+                }
+                if scenarios.contains("enqueue") {
+                    result["enqueue_jobs_per_s"] = round1(try await bench.groupCommitEnqueue())
+                }
+                if scenarios.contains("stream") {
+                    let (p50, p99, achieved) = try await bench.stream()
+                    result["stream_latency_ms"] = ["p50": round2(p50), "p99": round2(p99)]
+                    result["stream_jobs_per_s"] = round1(achieved)
                 }
             }
         } catch {
