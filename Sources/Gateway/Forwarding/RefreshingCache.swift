@@ -60,10 +60,10 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
                 let task = Task {
                     do {
                         let value = try await load()
-                        self.finish(key, generation: generation, storing: value)
+                        self.store(value, for: key, generation: generation, endingLoad: true)
                         return value
                     } catch {
-                        self.finish(key, generation: generation, storing: nil)
+                        self.store(nil, for: key, generation: generation, endingLoad: true)
                         throw error
                     }
                 }
@@ -97,22 +97,15 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         }
     }
 
-    /// Ends a shared load: stores its value (if no invalidation came since) and lets the next
-    /// caller start a new load.
-    private func finish(_ key: Key, generation: Int, storing value: Value?) {
-        let expires = ContinuousClock.now + ttl * Double.random(in: 0.8...1.2)
-        state.withLock { state in
-            // After an invalidation the shared loads were dropped and newer ones may be running.
-            guard state.generation == generation else { return }
-            state.loading[key] = nil
-            if let value { state.entries[key] = Entry(value: value, expires: expires) }
-        }
-    }
-
-    private func store(_ value: Value?, for key: Key, generation: Int) {
+    /// Keeps what a load found (nothing if it failed), unless an invalidation came since.
+    /// - Parameter endingLoad: a shared load ends here, in the same lock, so the next caller that
+    ///   finds nothing starts a new one (after an invalidation the shared loads were dropped
+    ///   already, and newer ones may be running).
+    private func store(_ value: Value?, for key: Key, generation: Int, endingLoad: Bool = false) {
         let expires = ContinuousClock.now + ttl * Double.random(in: 0.8...1.2)
         state.withLock { state in
             guard state.generation == generation else { return }
+            if endingLoad { state.loading[key] = nil }
             if let value {
                 state.entries[key] = Entry(value: value, expires: expires)
             } else {
