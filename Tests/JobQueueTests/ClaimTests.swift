@@ -266,14 +266,8 @@ extension ClaimTests {
     func claimsOnTheClaimPoolRunTheGenericPlan(claimPool: Bool) async throws {
         try await withClient { client in
             let plain = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
-            var configuration = claimPool ? JobQueue.claimPoolConfiguration(plain, fetchers: 1) : plain
-            // One connection, so the plan counts read below are those of the session that claimed.
-            configuration.options.maximumConnections = 1
-            let claims = PostgresClient(configuration: configuration)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await claims.run() }
-                defer { group.cancelAll() }
-                let queue = JobQueue(client: client, claimClient: claims, logger: testLogger())
+            let configuration = claimPool ? JobQueue.claimPoolConfiguration(plain, fetchers: 1) : plain
+            try await withOneClaimConnection(client, configuration) { queue, claims in
                 try await queue.enqueue(
                     batch: try (0..<2000).map { try NewJob(RecordingJob.self, Step(sequence: $0)) })
                 var claimed = 0
@@ -309,13 +303,8 @@ extension ClaimTests {
         try await withClient { client in
             var plain = try TestDatabase.required.url.clientConfiguration(applicationName: "afx-test-claims")
             plain.options.additionalStartupParameters += [("jit_above_cost", "0")]
-            var configuration = JobQueue.claimPoolConfiguration(plain, fetchers: 1)
-            configuration.options.maximumConnections = 1
-            let claims = PostgresClient(configuration: configuration)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await claims.run() }
-                defer { group.cancelAll() }
-                let queue = JobQueue(client: client, claimClient: claims, logger: testLogger())
+            try await withOneClaimConnection(client, JobQueue.claimPoolConfiguration(plain, fetchers: 1)) {
+                queue, claims in
                 for start in stride(from: 0, to: 20_000, by: 5000) {
                     try await queue.enqueue(
                         batch: try (start..<start + 5000).map { try NewJob(RecordingJob.self, Step(sequence: $0)) })
@@ -340,6 +329,19 @@ extension ClaimTests {
                 #expect(scan["Index Name"] as? String == "jobs_pkey", "\(scan)")
                 #expect(!plan.contains("\"JIT\""), "\(plan)")
             }
+        }
+    }
+
+    /// A queue whose claims go to a client of one connection opened with `configuration`, so what
+    /// the test then reads on `claims` (prepared statements, plans) is the claiming session's.
+    func withOneClaimConnection(
+        _ client: PostgresClient, _ configuration: PostgresClient.Configuration,
+        _ body: (JobQueue, PostgresClient) async throws -> Void
+    ) async throws {
+        var configuration = configuration
+        configuration.options.maximumConnections = 1
+        try await TestDatabase.withClient(configuration: configuration) { claims in
+            try await body(JobQueue(client: client, claimClient: claims, logger: testLogger()), claims)
         }
     }
 

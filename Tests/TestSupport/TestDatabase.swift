@@ -56,7 +56,15 @@ public struct TestDatabase: Sendable {
     public static func withClient<T: Sendable>(
         _ url: DatabaseURL, _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: url.clientConfiguration(applicationName: "afx-test"))
+        try await withClient(configuration: url.clientConfiguration(applicationName: "afx-test"), body)
+    }
+
+    /// The same, for a client configured by the caller.
+    @discardableResult
+    public static func withClient<T: Sendable>(
+        configuration: PostgresClient.Configuration, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
