@@ -1,3 +1,4 @@
+import JobQueue
 import Synchronization
 import Testing
 
@@ -36,7 +37,7 @@ private final class Counter: Sendable {
 }
 
 /// The routing caches: stale entries are refreshed in the background, once; invalidation wins.
-@Suite struct RefreshingCacheTests {
+@Suite(.timeLimit(.minutes(1))) struct RefreshingCacheTests {
     /// Counts loads and answers with a value the test sets; may hold each load until released.
     final class Source: Sendable {
         private let state = Mutex((value: "a", loads: 0))
@@ -173,5 +174,49 @@ private final class Counter: Sendable {
         #expect(cache.fresh(1) == nil)
         #expect(try await cache.value(1) { try await source.load() } == "b")
         #expect(source.loads == 4)
+    }
+
+    /// A load that never answers (a query whose connection died under it, which ignores
+    /// cancellation) fails at its deadline, and the next caller loads again instead of waiting on
+    /// it for good.
+    @Test func aStuckLoadFailsAtItsDeadlineAndTheNextCallerLoadsAgain() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(60), loadTimeout: .milliseconds(300))
+        let never = Gate()
+        await #expect(throws: DatabaseTimeout.self) {
+            try await cache.value(1) {
+                await never.wait()
+                return "never"
+            }
+        }
+        let source = Source()
+        #expect(try await cache.value(1) { try await source.load() } == "a")
+        #expect(source.loads == 1)
+    }
+
+    /// A caller that is cancelled (a job handed back at shutdown) stops waiting for the shared
+    /// load at once; the load goes on for the other callers.
+    @Test func aCancelledCallerStopsWaitingForTheSharedLoad() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
+        let gate = Gate()
+        let source = Source()
+        let first = Task {
+            try await cache.value(1) {
+                await gate.wait()
+                return try await source.load()
+            }
+        }
+        #expect(try await eventually { source.loads == 0 && !first.isCancelled })
+        let ended = Counter()
+        let second = Task {
+            defer { ended.add() }
+            return try await cache.value(1) { try await source.load() }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        second.cancel()
+        #expect(try await eventually { ended.value == 1 })
+        await #expect(throws: CancellationError.self) { try await second.value }
+        gate.open()
+        #expect(try await first.value == "a")
+        #expect(source.loads == 1)
     }
 }

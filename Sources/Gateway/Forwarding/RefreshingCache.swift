@@ -1,3 +1,4 @@
+import JobQueue
 import Synchronization
 
 /// A cache of database answers that a change notification invalidates (`invalidate()`), with a
@@ -11,6 +12,8 @@ import Synchronization
 ///
 /// Callers that find nothing to serve share one load per key: right after an invalidation (any
 /// pair change empties the cache) every job in flight would otherwise ask the same question.
+/// Every load has `loadTimeout` as its deadline, so a query stuck behind a dead connection cannot
+/// hold a key's callers for good, and a caller that is cancelled stops waiting at once.
 final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry {
         var value: Value
@@ -34,10 +37,12 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
 
     let ttl: Duration
+    let loadTimeout: Duration
     private let state = Mutex(State())
 
-    init(ttl: Duration) {
+    init(ttl: Duration, loadTimeout: Duration = .seconds(10)) {
         self.ttl = ttl
+        self.loadTimeout = loadTimeout
     }
 
     /// The value if it is within its time to live.
@@ -57,9 +62,9 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
                     return .wait(loading.task)
                 }
                 let generation = state.generation
-                let task = Task {
+                let task = Task { [loadTimeout] in
                     do {
-                        let value = try await load()
+                        let value = try await withDeadline(loadTimeout, load)
                         self.store(value, for: key, generation: generation, endingLoad: true)
                         return value
                     } catch {
@@ -81,11 +86,13 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         case .refresh(let value, let generation):
             Task {
                 // On failure the stale value stays, and the next caller tries again.
-                store(try? await load(), for: key, generation: generation)
+                store(try? await withDeadline(loadTimeout, load), for: key, generation: generation)
             }
             return value
         case .wait(let task):
-            return try await task.value
+            // The shared load ends at its own deadline (and is no longer shared by then); waiting
+            // through a later one lets a cancelled caller leave before the load ends.
+            return try await withDeadline(loadTimeout * 2) { try await task.value }
         }
     }
 
