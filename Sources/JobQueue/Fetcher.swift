@@ -18,6 +18,10 @@ final class Fetcher: Sendable {
         var outcomes: [JobOutcome] = []
         var hasWork = [true, true, true]
         var stopping = false
+        /// When a graceful stop must have handed back what still runs (set by `stop()`).
+        var stopDeadline: ContinuousClock.Instant?
+        /// The write-back and claim in flight, which a stop interrupts if it does not answer soon.
+        var cycle: Task<Bool, any Error>?
         /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
         var abandoned = Set<Int64>()
         var allocator: LaneAllocator
@@ -48,9 +52,26 @@ final class Fetcher: Sendable {
     var runningCount: Int { state.withLock { $0.running.count } }
     var hasFreeSlots: Bool { state.withLock { $0.running.count < slots } }
 
+    /// How long a stop lets a claim in flight answer before abandoning it. A claim answers in
+    /// milliseconds; one stuck behind a connection that died would hold the shutdown for its
+    /// whole statement timeout. Jobs an abandoned claim took come back when their leases lapse.
+    static let claimGraceOnStop = Duration.seconds(1)
+
     func stop() {
-        state.withLock { $0.stopping = true }
+        let cycle = state.withLock { state -> Task<Bool, any Error>? in
+            if !state.stopping { state.stopDeadline = .now + configuration.drainTimeout }
+            state.stopping = true
+            return state.cycle
+        }
         wakeup.signal()
+        if let cycle { Self.cancel(cycle, after: Self.claimGraceOnStop) }
+    }
+
+    private static func cancel(_ cycle: Task<Bool, any Error>, after grace: Duration) {
+        Task {
+            try? await Task.sleep(for: grace)
+            cycle.cancel()
+        }
     }
 
     /// New jobs may be due in `lanes` (a local enqueue knows which; a NOTIFY does not): those
@@ -84,10 +105,10 @@ final class Fetcher: Sendable {
         while !state.withLock({ $0.stopping }) && !Task.isCancelled {
             var claimedFull = false
             do {
-                claimedFull = try await writeBackAndClaim()
+                claimedFull = try await interruptibleCycle()
                 backoff = .milliseconds(50)
             } catch {
-                if Task.isCancelled { break }
+                if Task.isCancelled || state.withLock({ $0.stopping }) { break }
                 logger.warning(
                     "job claim loop error; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
                 try? await Task.sleep(for: backoff)
@@ -98,6 +119,23 @@ final class Fetcher: Sendable {
             await waitForWork()
         }
         await drain()
+    }
+
+    /// `writeBackAndClaim()` in a task of its own that a stop (after a grace) or our
+    /// cancellation interrupts; its outcomes are then kept for the drain to hand back.
+    private func interruptibleCycle() async throws -> Bool {
+        let cycle = Task { try await self.writeBackAndClaim() }
+        let stopping = state.withLock { state -> Bool in
+            state.cycle = cycle
+            return state.stopping
+        }
+        if stopping { Self.cancel(cycle, after: Self.claimGraceOnStop) }
+        defer { state.withLock { $0.cycle = nil } }
+        return try await withTaskCancellationHandler {
+            try await cycle.value
+        } onCancel: {
+            cycle.cancel()
+        }
     }
 
     /// Writes back finished jobs and claims for the free slots, completions riding on the claim
@@ -285,9 +323,15 @@ final class Fetcher: Sendable {
         logger.info("job write-backs refused: lease no longer held", metadata: ["count": "\(count)"])
     }
 
-    /// Stop claiming; let in-flight jobs finish within the drain timeout; hand the rest back.
+    /// How long the drain waits for its hand-back to reach the table. Past it (or once we are
+    /// cancelled) the shutdown goes on without it: the hand-back keeps trying in the background,
+    /// and jobs it does not reach come back when their leases lapse.
+    static let handBackTimeout = Duration.seconds(2)
+
+    /// Stop claiming; let in-flight jobs finish until the drain timeout (counted from the stop);
+    /// hand the rest back.
     private func drain() async {
-        let deadline = ContinuousClock.now + configuration.drainTimeout
+        let deadline = state.withLock { $0.stopDeadline } ?? ContinuousClock.now + configuration.drainTimeout
         while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await flushOutcomes()
             await wakeup.wait(timeout: .milliseconds(50))
@@ -307,18 +351,22 @@ final class Fetcher: Sendable {
             }
             state.withLock { $0.outcomes.append(contentsOf: handBack) }
         }
-        for attempt in 0..<20 {
-            do {
-                // Detached from our cancellation: the hand-back must still reach the table.
-                try await Task.detached { try await self.flushOutcomes() }.value
-                break
-            } catch {
-                if attempt == 19 {
-                    logger.error(
-                        "could not write back job outcomes at shutdown; their leases will lapse and they will rerun")
+        // Detached from our cancellation: the hand-back should still reach the table.
+        let handBack = Task.detached { () -> Bool in
+            for _ in 0..<20 {
+                do {
+                    try await self.flushOutcomes()
+                    return true
+                } catch {
+                    try? await Task.sleep(for: .milliseconds(100))
                 }
-                try? await Task.sleep(for: .milliseconds(100))
             }
+            return false
+        }
+        let written = (try? await withDeadline(Self.handBackTimeout) { await handBack.value }) ?? false
+        if !written {
+            logger.error(
+                "could not write back job outcomes at shutdown; their leases will lapse and they will rerun")
         }
     }
 }

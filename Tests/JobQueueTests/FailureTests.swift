@@ -228,4 +228,51 @@ struct Sleeper: JobHandler {
             #expect(attempt == 0)
         }
     }
+
+    /// A write-back stuck in the database (here behind a row lock; in life, behind a connection
+    /// that died under it) does not hold the shutdown for its statement timeout, nor does the
+    /// drain wait for its hand-back that long: the stop abandons the cycle after a second and the
+    /// hand-back after two. The completion still lands once the lock goes.
+    @Test func aStopDoesNotWaitOutAWriteBackStuckInTheDatabase() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            var registry = JobRegistry()
+            registry.register(Sleeper(log: log))
+            let (release, releaseLock) = AsyncStream.makeStream(of: Void.self)
+            var id: Int64 = 0
+            var lockHolder: Task<Void, any Error>?
+            var stopRequested = ContinuousClock.now
+            try await withPool(client, registry: registry, configureQueue: { $0.statementTimeout = .seconds(30) }) {
+                queue, _ in
+                id = try await queue.enqueue(try NewJob(Sleeper.self, .init(milliseconds: 1_500))).id
+                #expect(try await eventually { log.count == 1 })
+                lockHolder = Task { [id] in
+                    try await client.withConnection { connection in
+                        let logger = testLogger()
+                        try await connection.query("BEGIN", logger: logger)
+                        try await connection.query("SELECT 1 FROM jobs WHERE id = \(id) FOR UPDATE", logger: logger)
+                        for await _ in release { break }
+                        try await connection.query("COMMIT", logger: logger)
+                    }
+                }
+                // The job finishes and its write-back waits for the lock.
+                #expect(
+                    try await eventually {
+                        try await client.count(
+                            """
+                            SELECT count(*)::int FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock'
+                            """) > 0
+                    })
+                stopRequested = .now
+            }
+            let stopTook = ContinuousClock.now - stopRequested
+            #expect(stopTook < .seconds(8), "the stop waited \(stopTook) for a write-back stuck in the database")
+            releaseLock.yield()
+            try await lockHolder?.value
+            // Nothing is lost: the write-back that was stuck (or the hand-back) completes the job.
+            #expect(try await eventually { try await client.state(of: id) == "completed" })
+            #expect(log.count == 1)
+        }
+    }
 }

@@ -10,10 +10,11 @@ import TestSupport
 func withPool<T: Sendable>(
     _ client: PostgresClient, registry: JobRegistry, keepCompleted: Bool = true,
     configure: (inout WorkerPool.Configuration) -> Void = { _ in },
+    configureQueue: (inout JobQueue.Configuration) -> Void = { _ in },
     _ body: (JobQueue, WorkerPool) async throws -> T
 ) async throws -> T {
     let logger = testLogger()
-    let queue = makeQueue(client, keepCompleted: keepCompleted)
+    let queue = makeQueue(client, keepCompleted: keepCompleted, configure: configureQueue)
     var configuration = WorkerPool.Configuration()
     configuration.concurrency = 16
     configuration.pollInterval = .milliseconds(100)
@@ -37,9 +38,12 @@ func withPool<T: Sendable>(
 }
 
 /// Tests keep completed rows so they can count them; `afx` deletes them by default.
-func makeQueue(_ client: PostgresClient, keepCompleted: Bool = true) -> JobQueue {
+func makeQueue(
+    _ client: PostgresClient, keepCompleted: Bool = true, configure: (inout JobQueue.Configuration) -> Void = { _ in }
+) -> JobQueue {
     var configuration = JobQueue.Configuration()
     configuration.keepCompletedJobs = keepCompleted
+    configure(&configuration)
     return JobQueue(client: client, configuration: configuration, logger: testLogger())
 }
 
