@@ -20,8 +20,8 @@ final class Fetcher: Sendable {
         var stopping = false
         /// When a graceful stop must have handed back what still runs (set by `stop()`).
         var stopDeadline: ContinuousClock.Instant?
-        /// The write-back and claim in flight, which a stop interrupts if it does not answer soon.
-        var cycle: Task<Bool, any Error>?
+        /// The claim loop, which a stop interrupts if it does not end soon.
+        var loop: Task<Void, Never>?
         /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
         var abandoned = Set<Int64>()
         var allocator: LaneAllocator
@@ -52,25 +52,26 @@ final class Fetcher: Sendable {
     var runningCount: Int { state.withLock { $0.running.count } }
     var hasFreeSlots: Bool { state.withLock { $0.running.count < slots } }
 
-    /// How long a stop lets a claim in flight answer before abandoning it. A claim answers in
-    /// milliseconds; one stuck behind a connection that died would hold the shutdown for its
-    /// whole statement timeout. Jobs an abandoned claim took come back when their leases lapse.
+    /// How long a stop lets the claim loop end before interrupting it. The loop ends once its
+    /// statement in flight answers, within milliseconds; one stuck behind a connection that died
+    /// would hold the shutdown for its whole statement timeout. Jobs an interrupted claim took
+    /// come back when their leases lapse.
     static let claimGraceOnStop = Duration.seconds(1)
 
     func stop() {
-        let cycle = state.withLock { state -> Task<Bool, any Error>? in
+        let loop = state.withLock { state -> Task<Void, Never>? in
             if !state.stopping { state.stopDeadline = .now + configuration.drainTimeout }
             state.stopping = true
-            return state.cycle
+            return state.loop
         }
         wakeup.signal()
-        if let cycle { Self.cancel(cycle, after: Self.claimGraceOnStop) }
+        if let loop { Self.cancel(loop, after: Self.claimGraceOnStop) }
     }
 
-    private static func cancel(_ cycle: Task<Bool, any Error>, after grace: Duration) {
+    private static func cancel(_ loop: Task<Void, Never>, after grace: Duration) {
         Task {
             try? await Task.sleep(for: grace)
-            cycle.cancel()
+            loop.cancel()
         }
     }
 
@@ -100,12 +101,30 @@ final class Fetcher: Sendable {
     }
 
     func run() async {
+        // The loop runs in a task of its own, which a stop interrupts if it does not end within a
+        // grace (`stop()`); our own cancellation reaches it too. Either way its last write-back's
+        // outcomes are kept for the drain to hand back.
+        let loop = Task { await self.claimLoop() }
+        let stopping = state.withLock { state -> Bool in
+            state.loop = loop
+            return state.stopping
+        }
+        if stopping { Self.cancel(loop, after: Self.claimGraceOnStop) }
+        await withTaskCancellationHandler {
+            await loop.value
+        } onCancel: {
+            loop.cancel()
+        }
+        await drain()
+    }
+
+    private func claimLoop() async {
         var backoff = Duration.milliseconds(50)
         // Cancellation (the service group gave up waiting) stops claiming like a graceful stop.
         while !state.withLock({ $0.stopping }) && !Task.isCancelled {
             var claimedFull = false
             do {
-                claimedFull = try await interruptibleCycle()
+                claimedFull = try await writeBackAndClaim()
                 backoff = .milliseconds(50)
             } catch {
                 if Task.isCancelled || state.withLock({ $0.stopping }) { break }
@@ -117,24 +136,6 @@ final class Fetcher: Sendable {
             }
             if claimedFull { continue }
             await waitForWork()
-        }
-        await drain()
-    }
-
-    /// `writeBackAndClaim()` in a task of its own that a stop (after a grace) or our
-    /// cancellation interrupts; its outcomes are then kept for the drain to hand back.
-    private func interruptibleCycle() async throws -> Bool {
-        let cycle = Task { try await self.writeBackAndClaim() }
-        let stopping = state.withLock { state -> Bool in
-            state.cycle = cycle
-            return state.stopping
-        }
-        if stopping { Self.cancel(cycle, after: Self.claimGraceOnStop) }
-        defer { state.withLock { $0.cycle = nil } }
-        return try await withTaskCancellationHandler {
-            try await cycle.value
-        } onCancel: {
-            cycle.cancel()
         }
     }
 
