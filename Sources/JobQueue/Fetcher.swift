@@ -334,7 +334,8 @@ final class Fetcher: Sendable {
     private func drain() async {
         let deadline = state.withLock { $0.stopDeadline } ?? ContinuousClock.now + configuration.drainTimeout
         while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
-            try? await flushOutcomes()
+            // Within the drain's deadline: a write-back stuck in the database must not hold it.
+            _ = try? await withDeadline(deadline - .now) { try await self.flushOutcomes() }
             await wakeup.wait(timeout: .milliseconds(50))
         }
         let leftovers = state.withLock { state -> [Running] in
