@@ -199,13 +199,16 @@ private final class Counter: Sendable {
         let cache = RefreshingCache<Int, String>(ttl: .seconds(60))
         let gate = Gate()
         let source = Source()
+        let loading = Counter()
         let first = Task {
             try await cache.value(1) {
+                loading.add()
                 await gate.wait()
                 return try await source.load()
             }
         }
-        #expect(try await eventually { source.loads == 0 && !first.isCancelled })
+        // The shared load is under way (held at the gate) before the second caller comes.
+        #expect(try await eventually { loading.value == 1 })
         let ended = Counter()
         let second = Task {
             defer { ended.add() }
@@ -217,6 +220,7 @@ private final class Counter: Sendable {
         await #expect(throws: CancellationError.self) { try await second.value }
         gate.open()
         #expect(try await first.value == "a")
+        #expect(loading.value == 1, "the second caller joined the first one's load")
         #expect(source.loads == 1)
     }
 }
