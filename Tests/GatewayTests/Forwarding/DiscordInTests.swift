@@ -195,8 +195,11 @@ import Testing
         try await ForwardingWorld.run { world in
             let token = ForwardingWorld.discordBotToken
             try await world.discordPair(to: .telegram)
+            // Live first, so the refusal comes on a re-identify whatever the machine's pace (a
+            // plain drop would resume, and an early deny would only test the first identify).
+            try await world.waitForGatewaySession()
             world.discord.denyMessageContentIntent(token: token)
-            world.discord.closeGatewayConnections(token: token, code: 4000)
+            world.discord.invalidateGatewaySession(token: token, resumable: false)
             try await world.waitUntil("the account is marked broken") {
                 try await world.count(
                     "SELECT count(*) FROM discord_accounts WHERE status = 'broken' AND status_reason LIKE '%disallowed intents%'"
