@@ -17,9 +17,9 @@ final class Fetcher: Sendable {
         var runningPerLane = [0, 0, 0]
         var outcomes: [JobOutcome] = []
         var hasWork = [true, true, true]
-        var stopping = false
-        /// When a graceful stop must have handed back what still runs (set by `stop()`).
+        /// When a graceful stop must have handed back what still runs; set by `stop()`.
         var stopDeadline: ContinuousClock.Instant?
+        var stopping: Bool { stopDeadline != nil }
         /// The claim loop, which a stop interrupts if it does not end soon.
         var loop: Task<Void, Never>?
         /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
@@ -61,7 +61,6 @@ final class Fetcher: Sendable {
     func stop() {
         let loop = state.withLock { state -> Task<Void, Never>? in
             if !state.stopping { state.stopDeadline = .now + configuration.drainTimeout }
-            state.stopping = true
             return state.loop
         }
         wakeup.signal()
@@ -335,7 +334,7 @@ final class Fetcher: Sendable {
         let deadline = state.withLock { $0.stopDeadline } ?? ContinuousClock.now + configuration.drainTimeout
         while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             // Within the drain's deadline: a write-back stuck in the database must not hold it.
-            _ = try? await withDeadline(deadline - .now) { try await self.flushOutcomes() }
+            try? await withDeadline(deadline - .now) { try await self.flushOutcomes() }
             await wakeup.wait(timeout: .milliseconds(50))
         }
         let leftovers = state.withLock { state -> [Running] in
