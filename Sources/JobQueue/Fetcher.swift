@@ -25,6 +25,11 @@ final class Fetcher: Sendable {
         /// Jobs whose lease is gone (reclaimed, cancelled, handed back): their outcome is dropped.
         var abandoned = Set<Int64>()
         var allocator: LaneAllocator
+        /// Slots promised to jobs another part of this process is inserting already running
+        /// (`reserveLocalStarts`); they count as taken until `adopt` or `release`.
+        var reserved = 0
+        var free: Int { slots - running.count - reserved }
+        let slots: Int
     }
 
     let slots: Int
@@ -46,11 +51,54 @@ final class Fetcher: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.observer = observer
-        self.state = Mutex(State(allocator: LaneAllocator(weights: configuration.laneWeights)))
+        self.state = Mutex(State(allocator: LaneAllocator(weights: configuration.laneWeights), slots: slots))
     }
 
     var runningCount: Int { state.withLock { $0.running.count } }
-    var hasFreeSlots: Bool { state.withLock { $0.running.count < slots } }
+    var hasFreeSlots: Bool { state.withLock { $0.free > 0 } }
+    var freeSlots: Int { state.withLock { $0.stopping ? 0 : max(0, $0.free) } }
+
+    /// Promises up to `count` slots to jobs being inserted already running; returns how many.
+    /// Only while fewer than half the slots are taken: past that the loop is busy, and new work
+    /// waits its turn in the queue behind the work already admitted (follow-ups first, lanes by
+    /// weight) rather than pushing ahead of it.
+    func reserve(_ count: Int) -> Int {
+        state.withLock { state in
+            guard !state.stopping else { return 0 }
+            let granted = max(0, min(count, state.free - slots / 2))
+            state.reserved += granted
+            return granted
+        }
+    }
+
+    /// Gives back `count` reserved slots that `adopt` will not fill.
+    func release(_ count: Int) {
+        state.withLock { $0.reserved -= count }
+    }
+
+    /// Starts jobs inserted already running under a reservation of `reserved` slots (the caller's
+    /// SQL inserts no more than that). Once stopping, they are handed back instead: the drain
+    /// writes them back if it is still under way, and otherwise they return when their leases
+    /// lapse.
+    func adopt(_ jobs: [ClaimedJob], reserved: Int) {
+        let stopping = state.withLock { state -> Bool in
+            state.reserved -= reserved
+            if state.stopping {
+                state.outcomes.append(
+                    contentsOf: jobs.map {
+                        JobOutcome(
+                            id: $0.id, leaseToken: $0.leaseToken,
+                            kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
+                    })
+            }
+            return state.stopping
+        }
+        if stopping {
+            wakeup.signal()
+            return
+        }
+        for job in jobs { start(job) }
+    }
 
     /// How long a stop lets the claim loop end before interrupting it. The loop ends once its
     /// statement in flight answers, within milliseconds; one stuck behind a connection that died
@@ -146,7 +194,7 @@ final class Fetcher: Sendable {
         // Kept completions are written by a statement of their own, which cannot start anything.
         let due = queue.configuration.keepCompletedJobs ? [0, 0, 0] : Self.dueFollowUps(of: outcomes, accepted: nil)
         let (free, budget, quotas) = state.withLock { state -> (Int, Int, [Int]) in
-            let free = slots - state.running.count
+            let free = state.free
             // Follow-ups due now go first: they continue work already admitted, and starting
             // them in the statement that enqueues them saves each a claim.
             let budget = min(free, due.reduce(0, +))
@@ -332,7 +380,10 @@ final class Fetcher: Sendable {
     /// hand the rest back.
     private func drain() async {
         let deadline = state.withLock { $0.stopDeadline } ?? ContinuousClock.now + configuration.drainTimeout
-        while runningCount > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+        // Reserved slots count: their jobs are being inserted running, and `adopt` hands them back.
+        while state.withLock({ !$0.running.isEmpty || $0.reserved > 0 }) && ContinuousClock.now < deadline
+            && !Task.isCancelled
+        {
             // Within the drain's deadline: a write-back stuck in the database must not hold it.
             try? await withDeadline(deadline - .now) { try await self.flushOutcomes() }
             await wakeup.wait(timeout: .milliseconds(50))

@@ -14,6 +14,21 @@ public struct ClaimedJob: Sendable {
     public let orderingKey: String?
     /// The lease this claim holds; every write-back must present it.
     public let leaseToken: Int64
+
+    public init(
+        id: Int64, kind: String, lane: Lane, payload: String, attempt: Int, maxAttempts: Int, createdAt: Date,
+        orderingKey: String?, leaseToken: Int64
+    ) {
+        self.id = id
+        self.kind = kind
+        self.lane = lane
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.createdAt = createdAt
+        self.orderingKey = orderingKey
+        self.leaseToken = leaseToken
+    }
 }
 
 /// How a claimed job ended, to be written back under its lease token.

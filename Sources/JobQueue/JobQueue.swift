@@ -60,6 +60,8 @@ public final class JobQueue: Service, Sendable {
     let localWork: WorkListeners
     let notifyThrottle: NotifyThrottle
     let cancelHandlers = Mutex<[Int: @Sendable (Int64) -> Void]>([:])
+    /// The running worker pool's slot reservations for jobs inserted already running.
+    let localStarter = Mutex<LocalStarter?>(nil)
 
     /// - Parameter claimClient: a pool for the claim loops alone, its connections opened with
     ///   `claimSessionParameters` (one claim loop needs one connection; a few more serve

@@ -74,7 +74,18 @@ public final class WorkerPool: Service, Sendable {
         let cancelToken = queue.onLocalCancel { id in
             for fetcher in fetchers { fetcher.leaseLost(id) }
         }
+        let lease = configuration.lease
+        let removeStarter = queue.installLocalStarter { count in
+            // The loop with the most free slots takes them all.
+            guard let fetcher = fetchers.max(by: { $0.freeSlots < $1.freeSlots }) else { return nil }
+            let granted = fetcher.reserve(count)
+            guard granted > 0 else { return nil }
+            return LocalStarts(
+                count: granted, token: Int64.random(in: 1...Int64.max), leaseMilliseconds: lease.milliseconds,
+                fetcher: fetcher)
+        }
         defer {
+            removeStarter()
             queue.localWork.remove(workToken)
             queue.removeLocalCancel(cancelToken)
         }

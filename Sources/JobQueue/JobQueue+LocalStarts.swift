@@ -1,0 +1,55 @@
+import Foundation
+import Synchronization
+
+/// Slots reserved on one of this process's claim loops for jobs a caller inserts already running
+/// with its own SQL, saving each a claim. Insert at most `count` jobs with state `running`,
+/// attempt 1, `lease_token = token` and `lease_expires_at = now() + leaseMilliseconds`, only
+/// where the job heads its ordering key (no other available or running job of the key, and first
+/// of its key in the batch), then call `start` with the rows inserted running, or `release` when
+/// the insert failed: exactly one of the two, once.
+///
+/// A job inserted running but never handed over (the statement timed out yet committed, or the
+/// process died) comes back when its lease lapses, like a job whose worker died.
+public struct LocalStarts: Sendable {
+    public let count: Int
+    public let token: Int64
+    public let leaseMilliseconds: Int64
+    let fetcher: Fetcher
+
+    /// Starts the jobs inserted running under this reservation and frees the slots they did not
+    /// take.
+    public func start(_ jobs: [ClaimedJob]) {
+        fetcher.adopt(jobs, reserved: count)
+    }
+
+    /// Frees the reservation: nothing was inserted running.
+    public func release() {
+        fetcher.release(count)
+    }
+}
+
+/// A running worker pool's way to reserve `LocalStarts` (at most one per queue and process).
+struct LocalStarter: Sendable {
+    let id: UUID
+    let reserve: @Sendable (Int) -> LocalStarts?
+}
+
+extension JobQueue {
+    /// Reserves up to `count` slots on a local claim loop; nil when this process runs no workers,
+    /// or they are stopping or busy (half their slots taken: see `Fetcher.reserve`).
+    public func reserveLocalStarts(upTo count: Int) -> LocalStarts? {
+        guard count > 0, let starter = localStarter.withLock({ $0 }) else { return nil }
+        return starter.reserve(count)
+    }
+
+    /// Installed by a running worker pool; returns what removes it again.
+    func installLocalStarter(_ reserve: @escaping @Sendable (Int) -> LocalStarts?) -> @Sendable () -> Void {
+        let starter = LocalStarter(id: UUID(), reserve: reserve)
+        localStarter.withLock { $0 = starter }
+        return { [self] in
+            localStarter.withLock { current in
+                if current?.id == starter.id { current = nil }
+            }
+        }
+    }
+}
