@@ -324,6 +324,10 @@ final class Fetcher: Sendable {
             guard let outcome, !abandoned else { return false }
             state.outcomes.append(
                 JobOutcome(id: job.id, leaseToken: job.leaseToken, kind: outcome, followUps: followUps))
+            // The next job of its key, if one waits, becomes claimable in the statement that writes
+            // this outcome: ask the lane then, even though the last claim found nothing there
+            // (that job was not the head yet) and a busy loop does not ask every lane again.
+            if job.orderingKey != nil, outcome.endsTheJob { state.hasWork[Int(job.lane.rawValue)] = true }
             return true
         }
         if recorded, let observer, let outcome {
@@ -424,6 +428,12 @@ final class Fetcher: Sendable {
 }
 
 extension JobOutcome.Kind {
+    /// Completed or discarded: the job leaves its ordering key.
+    var endsTheJob: Bool {
+        if case .retry = self { return false }
+        return true
+    }
+
     var label: JobOutcomeLabel {
         switch self {
         case .completed: .completed

@@ -259,6 +259,52 @@ extension ClaimTests {
 }
 
 extension ClaimTests {
+    /// A busy loop (more than half its slots running) does not ask every lane again after a job
+    /// finishes; a keyed job's completion still asks its lane, so the key's next job starts with
+    /// that completion rather than at the next poll. Here the poll is an hour away and the busy
+    /// jobs run for 8 s: the successor must start while they still run.
+    @Test func aBusyLoopStartsAKeysNextJobWithItsPredecessorsCompletion() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            try await withPool(
+                client, registry: .recording(log), keepCompleted: false,
+                configure: {
+                    $0.concurrency = 8
+                    $0.fetchers = 1
+                    $0.listen = false
+                    $0.pollInterval = .seconds(3600)
+                }
+            ) { queue, _ in
+                // With no poll to fall back on, enqueue only once the pool listens for local work (it
+                // installs its local starts at the same time).
+                #expect(
+                    try await eventually(timeout: .seconds(5)) {
+                        guard let probe = queue.reserveLocalStarts(upTo: 1) else { return false }
+                        probe.release()
+                        return true
+                    })
+                for sequence in 0..<5 {
+                    try await queue.enqueue(
+                        try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 8000)))
+                }
+                #expect(try await eventually(timeout: .seconds(5)) { log.count == 5 })
+                // Three slots are free; the second keyed job waits behind the first, so the claim
+                // that took the first found its lane short of work.
+                try await queue.enqueue(
+                    batch: try (10..<12).map {
+                        try NewJob(
+                            RecordingJob.self, Step(key: "k", sequence: $0, sleepMilliseconds: 200),
+                            options: .init(orderingKey: "k"))
+                    })
+                #expect(try await eventually(timeout: .seconds(4)) { log.entries.map(\.sequence).contains(11) })
+                #expect(Array(log.entries.map(\.sequence).suffix(2)) == [10, 11])
+                #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'running'") >= 5)
+            }
+        }
+    }
+}
+
+extension ClaimTests {
     /// On a claim pool's connections (`JobQueue.claimPoolConfiguration`) every claim runs the
     /// statement's generic plan; on plain ones PostgreSQL plans it afresh (a custom plan) at least
     /// for the first five calls on each connection, and under a backlog on every call.
