@@ -262,7 +262,7 @@ extension ClaimTests {
     /// A busy loop (more than half its slots running) does not ask every lane again after a job
     /// finishes; a keyed job's completion still asks its lane, so the key's next job starts with
     /// that completion rather than at the next poll. Here the poll is an hour away and the busy
-    /// jobs run for 8 s: the successor must start while they still run.
+    /// jobs run for 30 s: the successor must start while they still run.
     @Test func aBusyLoopStartsAKeysNextJobWithItsPredecessorsCompletion() async throws {
         try await withClient { client in
             let log = RunLog()
@@ -273,6 +273,7 @@ extension ClaimTests {
                     $0.fetchers = 1
                     $0.listen = false
                     $0.pollInterval = .seconds(3600)
+                    $0.drainTimeout = .seconds(1)
                 }
             ) { queue, _ in
                 // With no poll to fall back on, enqueue only once the pool listens for local work (it
@@ -285,9 +286,9 @@ extension ClaimTests {
                     })
                 for sequence in 0..<5 {
                     try await queue.enqueue(
-                        try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 8000)))
+                        try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 30_000)))
                 }
-                #expect(try await eventually(timeout: .seconds(5)) { log.count == 5 })
+                #expect(try await eventually(timeout: .seconds(15)) { log.count == 5 })
                 // Three slots are free; the second keyed job waits behind the first, so the claim
                 // that took the first found its lane short of work.
                 try await queue.enqueue(
@@ -296,7 +297,7 @@ extension ClaimTests {
                             RecordingJob.self, Step(key: "k", sequence: $0, sleepMilliseconds: 200),
                             options: .init(orderingKey: "k"))
                     })
-                #expect(try await eventually(timeout: .seconds(4)) { log.entries.map(\.sequence).contains(11) })
+                #expect(try await eventually(timeout: .seconds(10)) { log.entries.map(\.sequence).contains(11) })
                 #expect(Array(log.entries.map(\.sequence).suffix(2)) == [10, 11])
                 #expect(try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'running'") >= 5)
             }
