@@ -95,15 +95,7 @@ import Testing
                 let third = try #require(queue.reserveLocalStarts(upTo: 10))
                 #expect(third.count == 4)
                 third.release()
-            }
-            try await client.query("TRUNCATE jobs")
-            try await withPool(
-                client, registry: .recording(log),
-                configure: {
-                    $0.concurrency = 8
-                    $0.fetchers = 1
-                }
-            ) { queue, _ in
+
                 for sequence in 0..<4 {
                     try await queue.enqueue(
                         try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 3000)))
