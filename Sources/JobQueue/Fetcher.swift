@@ -84,12 +84,7 @@ final class Fetcher: Sendable {
         let stopping = state.withLock { state -> Bool in
             state.reserved -= reserved
             if state.stopping {
-                state.outcomes.append(
-                    contentsOf: jobs.map {
-                        JobOutcome(
-                            id: $0.id, leaseToken: $0.leaseToken,
-                            kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
-                    })
+                state.outcomes.append(contentsOf: jobs.map(JobOutcome.handBack))
             }
             return state.stopping
         }
@@ -400,11 +395,7 @@ final class Fetcher: Sendable {
         if !leftovers.isEmpty {
             logger.warning("handing back jobs still running at shutdown", metadata: ["count": "\(leftovers.count)"])
             for running in leftovers { running.task?.cancel() }
-            let handBack = leftovers.map {
-                JobOutcome(
-                    id: $0.job.id, leaseToken: $0.job.leaseToken,
-                    kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
-            }
+            let handBack = leftovers.map { JobOutcome.handBack($0.job) }
             state.withLock { $0.outcomes.append(contentsOf: handBack) }
         }
         // Detached from our cancellation: the hand-back should still reach the table.
@@ -424,6 +415,14 @@ final class Fetcher: Sendable {
             logger.error(
                 "could not write back job outcomes at shutdown; their leases will lapse and they will rerun")
         }
+    }
+}
+
+extension JobOutcome {
+    /// Gives a job back unspent, due at once: what a stop does with work it will not run.
+    static func handBack(_ job: ClaimedJob) -> JobOutcome {
+        JobOutcome(
+            id: job.id, leaseToken: job.leaseToken, kind: .retry(runAt: Date(), spendsAttempt: false, error: nil))
     }
 }
 
