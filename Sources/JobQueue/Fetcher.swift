@@ -39,7 +39,8 @@ final class Fetcher: Sendable {
     let logger: Logger
     let observer: (any JobObserver)?
     let wakeup = Wakeup()
-    private let state: Mutex<State>
+    /// Internal only for the local-start reservations (`JobQueue+LocalStarts.swift`).
+    let state: Mutex<State>
 
     init(
         slots: Int, queue: JobQueue, registry: JobRegistry, configuration: WorkerPool.Configuration, logger: Logger,
@@ -56,45 +57,6 @@ final class Fetcher: Sendable {
 
     var runningCount: Int { state.withLock { $0.running.count } }
     var hasFreeSlots: Bool { state.withLock { $0.free > 0 } }
-    var freeSlots: Int { state.withLock { $0.stopping ? 0 : max(0, $0.free) } }
-
-    /// Promises up to `count` slots to jobs being inserted already running; returns how many.
-    /// Only while fewer than half the slots are taken: past that the loop is busy, and new work
-    /// waits its turn in the queue behind the work already admitted (follow-ups first, lanes by
-    /// weight) rather than pushing ahead of it.
-    func reserve(_ count: Int) -> Int {
-        state.withLock { state in
-            guard !state.stopping else { return 0 }
-            let granted = max(0, min(count, state.free - slots / 2))
-            state.reserved += granted
-            return granted
-        }
-    }
-
-    /// Gives back `count` reserved slots that `adopt` will not fill.
-    func release(_ count: Int) {
-        state.withLock { $0.reserved -= count }
-    }
-
-    /// Starts jobs inserted already running under a reservation of `reserved` slots (the caller's
-    /// SQL inserts no more than that). Once stopping, they are handed back instead: the drain
-    /// writes them back if it is still under way, and otherwise they return when their leases
-    /// lapse.
-    func adopt(_ jobs: [ClaimedJob], reserved: Int) {
-        let stopping = state.withLock { state -> Bool in
-            state.reserved -= reserved
-            if state.stopping {
-                state.outcomes.append(contentsOf: jobs.map(JobOutcome.handBack))
-            }
-            return state.stopping
-        }
-        if stopping {
-            wakeup.signal()
-            return
-        }
-        for job in jobs { start(job) }
-    }
-
     /// How long a stop lets the claim loop end before interrupting it. The loop ends once its
     /// statement in flight answers, within milliseconds; one stuck behind a connection that died
     /// would hold the shutdown for its whole statement timeout. Jobs an interrupted claim took
@@ -255,7 +217,7 @@ final class Fetcher: Sendable {
         }
     }
 
-    private func start(_ job: ClaimedJob) {
+    func start(_ job: ClaimedJob) {
         state.withLock { state in
             state.running[job.id] = Running(job: job, task: nil, startedAt: .now)
             state.runningPerLane[Int(job.lane.rawValue)] += 1

@@ -53,3 +53,45 @@ extension JobQueue {
         }
     }
 }
+
+/// A claim loop's side of `LocalStarts`.
+extension Fetcher {
+    var freeSlots: Int { state.withLock { $0.stopping ? 0 : max(0, $0.free) } }
+
+    /// Promises up to `count` slots to jobs being inserted already running; returns how many.
+    /// Only while fewer than half the slots are taken: past that the loop is busy, and new work
+    /// waits its turn in the queue behind the work already admitted (follow-ups first, lanes by
+    /// weight) rather than pushing ahead of it.
+    func reserve(_ count: Int) -> Int {
+        state.withLock { state in
+            guard !state.stopping else { return 0 }
+            let granted = max(0, min(count, state.free - slots / 2))
+            state.reserved += granted
+            return granted
+        }
+    }
+
+    /// Gives back `count` reserved slots that `adopt` will not fill.
+    func release(_ count: Int) {
+        state.withLock { $0.reserved -= count }
+    }
+
+    /// Starts jobs inserted already running under a reservation of `reserved` slots (the caller's
+    /// SQL inserts no more than that). Once stopping, they are handed back instead: the drain
+    /// writes them back if it is still under way, and otherwise they return when their leases
+    /// lapse.
+    func adopt(_ jobs: [ClaimedJob], reserved: Int) {
+        let stopping = state.withLock { state -> Bool in
+            state.reserved -= reserved
+            if state.stopping {
+                state.outcomes.append(contentsOf: jobs.map(JobOutcome.handBack))
+            }
+            return state.stopping
+        }
+        if stopping {
+            wakeup.signal()
+            return
+        }
+        for job in jobs { start(job) }
+    }
+}
