@@ -54,16 +54,6 @@ func testLogger() -> Logger {
     return logger
 }
 
-/// Polls until `condition` holds; false after `timeout`.
-func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
 /// What ran, in what order, and how many at once.
 final class RunLog: Sendable {
     struct Entry: Sendable {

@@ -84,7 +84,7 @@ import Testing
                 defer { runs.release() }
                 // Until the pool runs, nothing can be reserved.
                 #expect(
-                    try await eventuallyHolds(timeout: .seconds(5)) {
+                    try await eventually(timeout: .seconds(5)) {
                         guard let starts = queue.reserveLocalStarts(upTo: 1) else { return false }
                         starts.release()
                         return true
@@ -100,7 +100,7 @@ import Testing
                 let jobs = try await Self.routeJobs(client)
                 #expect(jobs.map { "\($0.1) \($0.2)" } == ["running 1", "available 0", "running 1"])
                 let (a1, a2, b1) = (jobs[0].0, jobs[1].0, jobs[2].0)
-                #expect(try await eventuallyHolds(timeout: .seconds(3)) { Set(runs.events) == [a1, b1] })
+                #expect(try await eventually(timeout: .seconds(3)) { Set(runs.events) == [a1, b1] })
 
                 // A later update of chat A does not start while A's jobs are queued or running.
                 #expect(try await store([try Self.update(12, chat: -100)]) == [true])
@@ -109,24 +109,12 @@ import Testing
 
                 // Once released, A's queued jobs run after their predecessor, in order, once each.
                 runs.release()
-                #expect(try await eventuallyHolds { runs.events.count == 4 })
-                #expect(try await eventuallyHolds { try await Self.routeJobs(client).isEmpty })
+                #expect(try await eventually { runs.events.count == 4 })
+                #expect(try await eventually { try await Self.routeJobs(client).isEmpty })
                 #expect(runs.events.filter { $0 != b1 } == [a1, a2, a3.0])
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
         }
     }
-}
-
-/// Polls until `condition` holds; false after `timeout`.
-private func eventuallyHolds(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws
-    -> Bool
-{
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
