@@ -17,6 +17,10 @@ final class Fetcher: Sendable {
         var runningPerLane = [0, 0, 0]
         var outcomes: [JobOutcome] = []
         var hasWork = [true, true, true]
+        /// Times each lane was told of new work; a claim that comes back short clears a lane's
+        /// `hasWork` only if no news reached the lane while the claim ran (news after the claim's
+        /// snapshot would otherwise be lost until the poll).
+        var workNews = [0, 0, 0]
         /// When a graceful stop must have handed back what still runs; set by `stop()`.
         var stopDeadline: ContinuousClock.Instant?
         var stopping: Bool { stopDeadline != nil }
@@ -30,6 +34,11 @@ final class Fetcher: Sendable {
         var reserved = 0
         var free: Int { slots - running.count - reserved }
         let slots: Int
+
+        mutating func markWork(_ lane: Int) {
+            hasWork[lane] = true
+            workNews[lane] += 1
+        }
     }
 
     let slots: Int
@@ -62,7 +71,7 @@ final class Fetcher: Sendable {
     /// lanes are worth asking again.
     func newWork(lanes: [Bool] = [true, true, true]) {
         state.withLock { state in
-            for lane in 0..<3 where lanes[lane] { state.hasWork[lane] = true }
+            for lane in 0..<3 where lanes[lane] { state.markWork(lane) }
         }
         wakeup.signal()
     }
@@ -129,14 +138,14 @@ final class Fetcher: Sendable {
         let outcomes = takeOutcomes()
         // Kept completions are written by a statement of their own, which cannot start anything.
         let due = queue.configuration.keepCompletedJobs ? [0, 0, 0] : Self.dueFollowUps(of: outcomes, accepted: nil)
-        let (free, budget, quotas) = state.withLock { state -> (Int, Int, [Int]) in
+        let (free, budget, quotas, news) = state.withLock { state -> (Int, Int, [Int], [Int]) in
             let free = state.free
             // Follow-ups due now go first: they continue work already admitted, and starting
             // them in the statement that enqueues them saves each a claim.
             let budget = min(free, due.reduce(0, +))
             let quotas = state.allocator.quotas(
                 free: free - budget, running: state.runningPerLane, hasWork: state.hasWork)
-            return (free, budget, quotas)
+            return (free, budget, quotas, state.workNews)
         }
         let requested = quotas.reduce(0, +)
         guard free > 0, requested + budget > 0 else {
@@ -160,10 +169,11 @@ final class Fetcher: Sendable {
         var waiting = Self.dueFollowUps(of: outcomes, accepted: claim.writtenBack)
         for job in claim.startedFollowUps { waiting[Int(job.lane.rawValue)] -= 1 }
         state.withLock { state in
-            for lane in 0..<3 where quotas[lane] > 0 && perLane[lane] < quotas[lane] {
+            for lane in 0..<3
+            where quotas[lane] > 0 && perLane[lane] < quotas[lane] && state.workNews[lane] == news[lane] {
                 state.hasWork[lane] = false
             }
-            for lane in 0..<3 where waiting[lane] > 0 { state.hasWork[lane] = true }
+            for lane in 0..<3 where waiting[lane] > 0 { state.markWork(lane) }
         }
         for job in claim.jobs + claim.startedFollowUps { start(job) }
         let started = claim.jobs.count + claim.startedFollowUps.count
@@ -263,7 +273,7 @@ final class Fetcher: Sendable {
             // The next job of its key, if one waits, becomes claimable in the statement that writes
             // this outcome: ask the lane then, even though the last claim found nothing there
             // (that job was not the head yet) and a busy loop does not ask every lane again.
-            if job.orderingKey != nil, outcome.endsTheJob { state.hasWork[Int(job.lane.rawValue)] = true }
+            if job.orderingKey != nil, outcome.endsTheJob { state.markWork(Int(job.lane.rawValue)) }
             return true
         }
         if recorded, let observer, let outcome {

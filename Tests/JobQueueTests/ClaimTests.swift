@@ -263,8 +263,7 @@ extension ClaimTests {
     /// finishes; a keyed job's completion still asks its lane, so the key's next job starts with
     /// that completion rather than when the loop goes idle. The busy jobs run for 30 s, and a busy
     /// loop's poll does not ask every lane again either: the successor must start while they
-    /// still run. (The poll is 5 s, not an hour: in full parallel runs the setup's fifth job has
-    /// sometimes not started until a poll, a stall not yet explained.)
+    /// still run, so the poll is an hour.
     @Test func aBusyLoopStartsAKeysNextJobWithItsPredecessorsCompletion() async throws {
         try await withClient { client in
             let log = RunLog()
@@ -274,7 +273,7 @@ extension ClaimTests {
                     $0.concurrency = 8
                     $0.fetchers = 1
                     $0.listen = false
-                    $0.pollInterval = .seconds(5)
+                    $0.pollInterval = .seconds(3600)
                     $0.drainTimeout = .seconds(1)
                 }
             ) { queue, _ in
@@ -406,5 +405,72 @@ extension ClaimTests {
             pending += node["Plans"] as? [[String: Any]] ?? []
         }
         return nodes
+    }
+}
+
+extension ClaimTests {
+    /// A job enqueued while a claim is in flight is claimed without waiting for a poll: the
+    /// claim's "this lane came back short" must not erase the "this lane has work" the enqueue
+    /// signalled meanwhile. (Before the fix the loop then asked only a lane the allocator had left
+    /// unasked, found nothing, and slept until the poll: rounds stalled with 4 of 5 jobs unrun.)
+    /// Single enqueues back to back, a round's jobs in one lane, with no poll to fall back on (an
+    /// hour) and no NOTIFY.
+    @Test func jobsEnqueuedOneAtATimeDuringClaimsAreNeverLeftForThePoll() async throws {
+        try await withClient { client in
+            // Each row a claim starts takes 20 ms, so the next enqueue (issued as soon as the last
+            // returned) commits and signals while the claim that took its predecessor still runs.
+            try await client.query(
+                """
+                CREATE FUNCTION pg_temp_slow_start() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$
+                """)
+            try await client.query(
+                """
+                CREATE TRIGGER slow_start BEFORE UPDATE ON jobs FOR EACH ROW
+                WHEN (NEW.state = 'running' AND OLD.state <> 'running') EXECUTE FUNCTION pg_temp_slow_start()
+                """)
+            let log = RunLog()
+            try await withPool(
+                client, registry: .recording(log), keepCompleted: false,
+                configure: {
+                    $0.concurrency = 6
+                    $0.fetchers = 1
+                    $0.listen = false
+                    $0.pollInterval = .seconds(3600)
+                    $0.drainTimeout = .seconds(1)
+                }
+            ) { queue, _ in
+                #expect(
+                    try await eventually(timeout: .seconds(5)) {
+                        guard let probe = queue.reserveLocalStarts(upTo: 1) else { return false }
+                        probe.release()
+                        return true
+                    })
+                let stall = try await Self.enqueueOneAtATime(rounds: 60, into: queue, log: log)
+                #expect(stall == nil, "\(stall ?? "")")
+            }
+            try await client.query("DROP TRIGGER slow_start ON jobs")
+            try await client.query("DROP FUNCTION pg_temp_slow_start()")
+        }
+    }
+
+    /// Rounds of five single enqueues, a round's jobs in one lane, the lanes in turn; after each round
+    /// waits up to 5 s for all to have run. Returns the first round that did not, described.
+    static func enqueueOneAtATime(rounds: Int, into queue: JobQueue, log: RunLog) async throws -> String? {
+        var enqueued = 0
+        for round in 0..<rounds {
+            for index in 0..<5 {
+                let job = try NewJob(
+                    RecordingJob.self, Step(sequence: enqueued, sleepMilliseconds: index * 2),
+                    options: .init(lane: Lane.allCases[round % 3]))
+                try await queue.enqueue(job)
+                enqueued += 1
+            }
+            let expected = enqueued
+            if try await !eventually(timeout: .seconds(5), { log.count == expected }) {
+                return "round \(round): \(log.count) of \(expected) jobs ran"
+            }
+        }
+        return nil
     }
 }
