@@ -42,6 +42,14 @@ extension JobQueue {
         return starter.reserve(count)
     }
 
+    /// Whether a reservation would be granted now: a hint, as by the time one is asked for the
+    /// slots may be gone.
+    public var startsLocally: Bool {
+        guard let starts = reserveLocalStarts(upTo: 1) else { return false }
+        starts.release()
+        return true
+    }
+
     /// Installed by a running worker pool; returns what removes it again.
     func installLocalStarter(_ reserve: @escaping @Sendable (Int) -> LocalStarts?) -> @Sendable () -> Void {
         let starter = LocalStarter(id: UUID(), reserve: reserve)

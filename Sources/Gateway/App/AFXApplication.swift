@@ -99,7 +99,8 @@ public func buildApplication(
         deliveries: deliveries, recorder: recorder, platforms: platforms, scheduler: SendScheduler(),
         configuration: config.platforms, gate: PlanGate(catalog: plans), events: events)
     let ingest = InboundIngest(
-        client: postgres, queue: jobQueue, timeout: config.database.requestTimeout, logger: logger)
+        client: postgres, queue: jobQueue, timeout: config.database.requestTimeout,
+        routing: InlineRouting(runtime: forwarding), logger: logger)
     let workers =
         config.jobs.enabled
         ? WorkerPool(

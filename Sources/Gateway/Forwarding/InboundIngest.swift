@@ -19,6 +19,10 @@ struct InboundUpdate: Sendable {
     let routeOptions: JobOptions
     /// The owner's plan when the update arrived (the route job's lanes follow it).
     let plan: String
+    /// Set when the update was routed before it was stored (`InlineRouting`): its deliver jobs,
+    /// stored with it instead of a route job. Their unique keys hold `InboundIngest.eventKey`
+    /// where the event id goes.
+    var deliveries: [NewJob]? = nil
 }
 
 extension InboundUpdate {
@@ -39,18 +43,24 @@ extension InboundUpdate {
 
 /// Makes inbound updates durable before they are acknowledged: concurrent webhook requests are
 /// group-committed, each batch in one transaction that records the updates (a duplicate hits the
-/// unique key and is skipped) and enqueues one route job for each new one.
+/// unique key and is skipped) and enqueues the work of each new one: its deliver jobs when it was
+/// routed in its request (`InlineRouting`), else a route job.
 final class InboundIngest: Service, Sendable {
     let client: PostgresClient
     let queue: JobQueue
     let logger: Logger
     let timeout: Duration
+    let routing: InlineRouting?
     private let committer: GroupCommit<InboundUpdate, Bool>
 
-    init(client: PostgresClient, queue: JobQueue, timeout: Duration, logger: Logger) {
+    /// In an inline-routed update's deliver jobs' unique keys, where the stored event's id goes.
+    static let eventKey = "{event}"
+
+    init(client: PostgresClient, queue: JobQueue, timeout: Duration, routing: InlineRouting? = nil, logger: Logger) {
         self.client = client
         self.queue = queue
         self.timeout = timeout
+        self.routing = routing
         self.logger = logger
         committer = GroupCommit(maxBatch: 256) { updates in
             try await Self.store(updates, client: client, queue: queue, timeout: timeout, logger: logger)
@@ -59,6 +69,12 @@ final class InboundIngest: Service, Sendable {
 
     /// True when the update is new, false for a duplicate; returns once it is committed.
     func ingest(_ update: InboundUpdate) async throws -> Bool {
+        var update = update
+        // Routing here saves the route job's start only when this process can start the
+        // deliveries at once; otherwise (workers elsewhere, or busy) the request stays lean.
+        if let routing, update.deliveries == nil, queue.startsLocally {
+            update.deliveries = await routing.deliveries(for: update)
+        }
         if committer.isRunning {
             return try await committer.submit(update)
         }
@@ -77,8 +93,8 @@ final class InboundIngest: Service, Sendable {
     }
 
     /// Stores a batch in one statement (so one round trip and one commit): the updates, skipping
-    /// those already stored, and a route job for each new one, in input order so one chat's route
-    /// jobs keep their order. The jobs rows are written here rather than through
+    /// those already stored, and for each new one its deliver jobs or a route job, in input order
+    /// so one chat's jobs keep their order. The jobs rows are written here rather than through
     /// `JobQueue.enqueue` to save the transaction's three extra round trips on the hottest path;
     /// `StoreUpdates` follows the queue's insert (defaults for the columns it leaves out).
     ///
@@ -88,50 +104,59 @@ final class InboundIngest: Service, Sendable {
     /// 12.1–13.0 ms against 13.8–15.4 ms. A chat's update that finds an earlier one of its chat
     /// queued or running waits for it in the queue as before. (Two statements in flight at once,
     /// from two processes, could each start one of the same chat: which of two updates that
-    /// arrive together goes first was never decided by more than which commits first.)
+    /// arrive together goes first was never decided by more than which commits first.) Deliver
+    /// jobs start here the same way, each where it heads its pair's key.
+    ///
+    /// An inline-routed update still gets a route job when its chat has one queued or running (or
+    /// an earlier update of its chat in the batch gets one): its deliveries must not overtake
+    /// those the route job will enqueue.
     static func store(
         _ updates: [InboundUpdate], client: PostgresClient, queue: JobQueue, timeout: Duration, logger: Logger
     ) async throws -> [Bool] {
         let starts = queue.reserveLocalStarts(upTo: updates.count)
         let statement = StoreUpdates(updates: updates, notify: queue.shouldNotifyOtherProcesses(), starts: starts)
-        let (inserted, started): (Set<Int>, [ClaimedJob])
+        let (inserted, started, waiting): (Set<Int>, [ClaimedJob], Int)
         do {
-            (inserted, started) = try await withDeadline(timeout) {
+            (inserted, started, waiting) = try await withDeadline(timeout) {
                 var inserted = Set<Int>()
                 var started: [ClaimedJob] = []
+                var waiting = 0
                 for try await row in try await client.execute(statement, logger: logger) {
                     switch row {
                     case .inserted(let position): inserted.insert(position)
                     case .started(let job): started.append(job)
+                    case .waiting(let count): waiting = count
                     }
                 }
-                return (inserted, started)
+                return (inserted, started, waiting)
             }
         } catch {
             starts?.release()
             throw error
         }
         starts?.start(started)
-        if started.count < inserted.count {
-            queue.jobsEnqueued(lanes: Set(updates.map(\.routeOptions.lane)))
+        if waiting > 0 {
+            let lanes = updates.map(\.routeOptions.lane) + updates.flatMap { $0.deliveries ?? [] }.map(\.options.lane)
+            queue.jobsEnqueued(lanes: Set(lanes))
         }
         return updates.indices.map { inserted.contains($0) }
     }
 }
 
 /// The batch insert of `InboundIngest.store`: a row for each 0-based input position that was new,
-/// and one for each route job inserted running under `starts`.
+/// one for each job inserted running under `starts`, and one with the number of jobs left waiting.
 struct StoreUpdates: PostgresPreparedStatement {
     enum Row {
         case inserted(Int)
         case started(ClaimedJob)
+        case waiting(Int)
     }
 
     static let sql = """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int2[], $7::int4[],
-                $8::text[], $10::text[], $11::bool[]) WITH ORDINALITY AS t(source, account_id, external_id, payload,
-                group_key, lane, max_attempts, ordering_key, plan, candidate, n)
+                $8::text[], $10::text[], $11::bool[], $14::bool[]) WITH ORDINALITY AS t(source, account_id,
+                external_id, payload, group_key, lane, max_attempts, ordering_key, plan, candidate, inline, n)
         ), events AS (
             INSERT INTO inbound_events (source, account_id, external_id, payload, group_key)
             SELECT source, account_id, external_id, payload::jsonb, NULLIF(group_key, '') FROM input ORDER BY n
@@ -141,14 +166,22 @@ struct StoreUpdates: PostgresPreparedStatement {
             SELECT DISTINCT ON (e.id) e.id, e.received_at, i.*
             FROM events e JOIN input i USING (source, account_id, external_id)
             ORDER BY e.id, i.n
+        ), decided AS (
+            -- Routed in its request, an update keeps its deliveries unless its chat has a route job
+            -- waiting or running, or an earlier update of its chat in this batch gets one.
+            SELECT f.*, f.inline AND NOT bool_or(NOT f.inline) OVER (PARTITION BY f.ordering_key ORDER BY f.n)
+                AND NOT EXISTS (
+                    SELECT 1 FROM jobs q WHERE q.ordering_key = f.ordering_key AND q.state IN ('available', 'running')
+                ) AS routed
+            FROM fresh f
         ), picked AS (
             -- A candidate (first of its ordering key in this batch, within the reservation) starts
             -- here if no job of its key waits or runs, as a claim would judge it.
-            SELECT f.*, CASE WHEN f.candidate THEN f.ordering_key = '' OR NOT EXISTS (
-                    SELECT 1 FROM jobs q WHERE q.ordering_key = f.ordering_key AND q.state IN ('available', 'running'))
+            SELECT d.*, CASE WHEN d.candidate THEN d.ordering_key = '' OR NOT EXISTS (
+                    SELECT 1 FROM jobs q WHERE q.ordering_key = d.ordering_key AND q.state IN ('available', 'running'))
                 ELSE false END AS start
-            FROM fresh f
-        ), routed AS (
+            FROM decided d WHERE NOT d.routed
+        ), route_jobs AS (
             -- The payload carries the event (RouteJob.Payload), so routing does not read it back.
             INSERT INTO jobs (kind, lane, payload, max_attempts, ordering_key, state, attempt, lease_token,
                 lease_expires_at, attempted_at)
@@ -162,13 +195,39 @@ struct StoreUpdates: PostgresPreparedStatement {
                 CASE WHEN start THEN now() + $13::float8 * interval '1 millisecond' END,
                 CASE WHEN start THEN now() END
             FROM picked ORDER BY n
-            RETURNING id, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
+            RETURNING id, kind, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
                 max_attempts, created_at, coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
+        ), deliveries AS (
+            SELECT d.*, e.id AS event_id, CASE WHEN d.candidate THEN d.ordering_key = '' OR NOT EXISTS (
+                    SELECT 1 FROM jobs q WHERE q.ordering_key = d.ordering_key AND q.state IN ('available', 'running'))
+                ELSE false END AS start
+            FROM unnest($15::int8[], $16::int2[], $17::text[], $18::int8[], $19::int4[], $20::text[], $21::text[],
+                $22::bool[]) WITH ORDINALITY AS d(position, lane, payload, delay, max_attempts, unique_key,
+                ordering_key, candidate, m)
+            JOIN decided e ON e.n = d.position AND e.routed
+        ), deliver_jobs AS (
+            INSERT INTO jobs (kind, lane, payload, run_at, max_attempts, unique_key, ordering_key, state, attempt,
+                lease_token, lease_expires_at, attempted_at)
+            SELECT 'forward.deliver', lane, payload::jsonb, now() + delay * interval '1 millisecond', max_attempts,
+                NULLIF(replace(unique_key, '\(InboundIngest.eventKey)', event_id::text), ''), NULLIF(ordering_key, ''),
+                CASE WHEN start THEN 'running' ELSE 'available' END::job_state, CASE WHEN start THEN 1 ELSE 0 END,
+                CASE WHEN start THEN $12::int8 END,
+                CASE WHEN start THEN now() + $13::float8 * interval '1 millisecond' END,
+                CASE WHEN start THEN now() END
+            FROM deliveries ORDER BY m
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
+            RETURNING id, kind, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
+                max_attempts, created_at, coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
+        ), jobs_inserted AS (
+            SELECT * FROM route_jobs UNION ALL SELECT * FROM deliver_jobs
         )
-        SELECT false, (n - 1)::int8, 0::int2, '', 0, 0, now(), '' FROM fresh
+        SELECT 0::int2, (n - 1)::int8, '', 0::int2, '', 0, 0, now(), '' FROM fresh
         WHERE NOT $9 OR (SELECT count(*) FROM (SELECT pg_notify('afx_jobs', '')) s) > 0
         UNION ALL
-        SELECT true, id, lane, payload, attempt, max_attempts, created_at, ordering_key FROM routed WHERE started
+        SELECT 1::int2, id, kind, lane, payload, attempt, max_attempts, created_at, ordering_key
+        FROM jobs_inserted WHERE started
+        UNION ALL
+        SELECT 2::int2, count(*), '', 0::int2, '', 0, 0, now(), '' FROM jobs_inserted WHERE NOT started
         """
 
     let updates: [InboundUpdate]
@@ -176,7 +235,9 @@ struct StoreUpdates: PostgresPreparedStatement {
     let starts: LocalStarts?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 13)
+        let (positions, deliveries) = self.deliveries
+        let candidates = self.candidates
+        var bindings = PostgresBindings(capacity: 22)
         bindings.append(updates.map(\.source))
         bindings.append(updates.map(\.accountID))
         bindings.append(updates.map(\.externalID))
@@ -188,35 +249,75 @@ struct StoreUpdates: PostgresPreparedStatement {
         bindings.append(updates.map { $0.routeOptions.orderingKey ?? "" })
         bindings.append(notify)
         bindings.append(updates.map(\.plan))
-        bindings.append(candidates)
+        bindings.append(candidates.updates)
         bindings.append(starts?.token ?? 0)
         bindings.append(Double(starts?.leaseMilliseconds ?? 0))
+        bindings.append(updates.map { $0.deliveries != nil })
+        bindings.append(positions)
+        bindings.append(deliveries.map(\.options.lane.rawValue))
+        bindings.append(deliveries.map(\.payload))
+        bindings.append(deliveries.map { max(0, $0.options.delay.milliseconds) })
+        bindings.append(
+            deliveries.map { Int32(clamping: $0.options.maxAttempts ?? DeliverJob.defaultRetryPolicy.maxAttempts) })
+        bindings.append(deliveries.map { $0.options.uniqueKey ?? "" })
+        bindings.append(deliveries.map { $0.options.orderingKey ?? "" })
+        bindings.append(candidates.deliveries)
         return bindings
     }
 
-    /// Which updates may start under `starts`: the first of each ordering key in the batch, up to
-    /// the reservation's count (the statement then checks the key's jobs in the table).
-    var candidates: [Bool] {
+    /// The inline-routed updates' deliver jobs in input order, each with its update's 1-based
+    /// position.
+    var deliveries: (positions: [Int64], jobs: [NewJob]) {
+        var positions: [Int64] = []
+        var jobs: [NewJob] = []
+        for (index, update) in updates.enumerated() {
+            for job in update.deliveries ?? [] {
+                positions.append(Int64(index + 1))
+                jobs.append(job)
+            }
+        }
+        return (positions, jobs)
+    }
+
+    /// Which jobs may start under `starts`: route jobs and undelayed deliver jobs that come first
+    /// of their ordering key in the batch, in input order up to the reservation's count (the
+    /// statement then checks the key's jobs in the table). An update whose deliveries the
+    /// statement turns into a route job (its chat has one) starts nothing: that route job waits.
+    var candidates: (updates: [Bool], deliveries: [Bool]) {
         var budget = starts?.count ?? 0
         var seen = Set<String>()
-        return updates.map { update in
-            let key = update.routeOptions.orderingKey ?? ""
-            let first = key.isEmpty || seen.insert(key).inserted
-            guard budget > 0, first else { return false }
+        func candidate(_ key: String?, due: Bool) -> Bool {
+            let first = key.map { seen.insert($0).inserted } ?? true
+            guard budget > 0, first, due else { return false }
             budget -= 1
             return true
         }
+        var forUpdates: [Bool] = []
+        var forDeliveries: [Bool] = []
+        for update in updates {
+            guard let deliveries = update.deliveries else {
+                forUpdates.append(candidate(update.routeOptions.orderingKey, due: true))
+                continue
+            }
+            forUpdates.append(false)
+            forDeliveries += deliveries.map { candidate($0.options.orderingKey, due: $0.options.delay <= .zero) }
+        }
+        return (forUpdates, forDeliveries)
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        let (started, id, lane, payload, attempt, maxAttempts, createdAt, orderingKey) = try row.decode(
-            (Bool, Int64, Int16, String, Int32, Int32, Date, String).self)
-        guard started else { return .inserted(Int(id)) }
-        guard let starts else { throw PostgresDecodingError.Code.failure }
-        return .started(
-            ClaimedJob(
-                id: id, kind: RouteJob.kind, lane: Lane(rawValue: lane) ?? .medium, payload: payload,
-                attempt: Int(attempt), maxAttempts: Int(maxAttempts), createdAt: createdAt,
-                orderingKey: orderingKey.isEmpty ? nil : orderingKey, leaseToken: starts.token))
+        let (tag, id, kind, lane, payload, attempt, maxAttempts, createdAt, orderingKey) = try row.decode(
+            (Int16, Int64, String, Int16, String, Int32, Int32, Date, String).self)
+        switch tag {
+        case 0: return .inserted(Int(id))
+        case 2: return .waiting(Int(id))
+        default:
+            guard let starts else { throw PostgresDecodingError.Code.failure }
+            return .started(
+                ClaimedJob(
+                    id: id, kind: kind, lane: Lane(rawValue: lane) ?? .medium, payload: payload,
+                    attempt: Int(attempt), maxAttempts: Int(maxAttempts), createdAt: createdAt,
+                    orderingKey: orderingKey.isEmpty ? nil : orderingKey, leaseToken: starts.token))
+        }
     }
 }

@@ -60,27 +60,23 @@ struct RouteJob: JobHandler {
         } catch {
             throw JobError.permanent("the stored update does not decode: \(error)")
         }
-        guard let (kind, telegram) = update.forwardable else { return }
-        if kind == .message && TelegramLinkCommand.isLink(telegram) {
+        switch try await TelegramRoute(update, accountID: event.accountID, pairs: runtime.pairs) {
+        case .nothing:
+            return
+        case .linkCommand(let telegram):
             try await TelegramLinkCommand(runtime: runtime).handle(
                 telegram, botAccountID: event.accountID, logger: context.logger)
-            return
-        }
-        if let newChatID = telegram.migrateToChatId {
+        case .migration(let chatID, let newChatID):
             // The group became a supergroup: pairs follow the new id, nothing is forwarded.
-            let moved = try await runtime.pairRepository.migrateTelegramChat(from: telegram.chat.id, to: newChatID)
+            let moved = try await runtime.pairRepository.migrateTelegramChat(from: chatID, to: newChatID)
             runtime.pairs.invalidate()
             context.logger.info("Telegram chat migrated", metadata: ["pairs": "\(moved)", "to": "\(newChatID)"])
-            return
+        case .deliver(let pairs, let edit, let telegram):
+            try await enqueueDeliveries(
+                pairs: pairs, action: edit ? .edit : .create, event: event, sourceChatID: telegram.chat.id,
+                sourceMessageID: telegram.messageId, message: TelegramMessageMapper.message(from: telegram),
+                albumKey: edit ? nil : event.groupKey, context: context)
         }
-        let pairs = try await runtime.pairs.activePairs(source: .telegram, chatID: telegram.chat.id)
-            .filter { $0.source.accountID == event.accountID }
-        guard !pairs.isEmpty else { return }
-        let message = TelegramMessageMapper.message(from: telegram)
-        try await enqueueDeliveries(
-            pairs: pairs, action: kind.isEdit ? .edit : .create, event: event, sourceChatID: telegram.chat.id,
-            sourceMessageID: telegram.messageId, message: message, albumKey: kind.isEdit ? nil : event.groupKey,
-            context: context)
     }
 
     /// A stored Gateway event: MESSAGE_CREATE, MESSAGE_UPDATE or MESSAGE_DELETE.
@@ -126,10 +122,74 @@ struct RouteJob: JobHandler {
         pairs: [Pair], action: DeliverJob.Action, event: InboundEvent, sourceChatID: Int64, sourceMessageID: Int64,
         message: Message, albumKey: String?, context: JobContext
     ) async throws {
+        let (jobs, filtered) = try Deliveries.plan(
+            pairs: pairs, action: action,
+            source: .init(
+                accountID: event.accountID, chatID: sourceChatID, messageID: sourceMessageID, eventKey: "\(event.id)",
+                receivedAt: event.receivedAt, plan: event.plan),
+            message: message, albumKey: albumKey, gate: runtime.gate, albumWindow: runtime.configuration.albumWindow)
+        // Written with this route job's completion, in its statement: a route whose completion is
+        // lost runs again and enqueues them then, once.
+        context.enqueueOnCompletion(jobs)
+        for pair in filtered {
+            try await runtime.deliveries.logOutcome(
+                userID: pair.userID, pairID: pair.id, sourceMessageID: sourceMessageID,
+                event: action.rawValue, outcome: "filtered")
+        }
+    }
+}
+
+/// What a Telegram update asks of routing, decided from the update and the source chat's pairs.
+enum TelegramRoute {
+    /// Not a message we forward, or no active pair of this bot takes its chat.
+    case nothing
+    /// A `/link` command in a chat (it links the chat to a user's account).
+    case linkCommand(TelegramMessage)
+    /// The group became a supergroup: its pairs follow the new chat id.
+    case migration(chatID: Int64, to: Int64)
+    /// Copy the message (or its edit) to these pairs' destinations.
+    case deliver([Pair], edit: Bool, TelegramMessage)
+
+    init(_ update: TelegramUpdate, accountID: Int64, pairs directory: PairDirectory) async throws {
+        guard let (kind, telegram) = update.forwardable else {
+            self = .nothing
+            return
+        }
+        if kind == .message && TelegramLinkCommand.isLink(telegram) {
+            self = .linkCommand(telegram)
+        } else if let newChatID = telegram.migrateToChatId {
+            self = .migration(chatID: telegram.chat.id, to: newChatID)
+        } else {
+            let pairs = try await directory.activePairs(source: .telegram, chatID: telegram.chat.id)
+                .filter { $0.source.accountID == accountID }
+            self = pairs.isEmpty ? .nothing : .deliver(pairs, edit: kind.isEdit, telegram)
+        }
+    }
+}
+
+/// The deliver jobs one inbound message becomes: one per pair whose plan routes it and whose
+/// filters take it (edits only where the pair keeps copies in sync), on the owner's plan's lane,
+/// ordered per pair and delayed by the pair's delay (albums by the album window as well).
+enum Deliveries {
+    struct Source {
+        let accountID: Int64
+        let chatID: Int64
+        let messageID: Int64
+        /// The stored event's id in the jobs' unique keys (`InboundIngest` passes a placeholder its
+        /// statement fills in).
+        let eventKey: String
+        let receivedAt: Double
+        let plan: String
+    }
+
+    /// The jobs, and the pairs whose filters dropped the message.
+    static func plan(
+        pairs: [Pair], action: DeliverJob.Action, source: Source, message: Message, albumKey: String?,
+        gate: PlanGate, albumWindow: Duration
+    ) throws -> (jobs: [NewJob], filtered: [Pair]) {
         var jobs: [NewJob] = []
         var filtered: [Pair] = []
-        let plan = PlanTier(rawValue: event.plan) ?? .free
-        let gate = runtime.gate
+        let plan = PlanTier(rawValue: source.plan) ?? .free
         for pair in pairs
         where gate.allowsRoute(plan: plan, source: pair.source.platform, destination: pair.destination.platform) {
             let options = gate.effectiveOptions(plan: plan, pair.options)
@@ -144,27 +204,20 @@ struct RouteJob: JobHandler {
                 continue
             }
             let payload = DeliverJob.Payload(
-                pairID: pair.id, action: action, sourceAccountID: event.accountID, sourceChatID: sourceChatID,
-                sourceMessageID: sourceMessageID, message: transformed, receivedAt: event.receivedAt,
+                pairID: pair.id, action: action, sourceAccountID: source.accountID, sourceChatID: source.chatID,
+                sourceMessageID: source.messageID, message: transformed, receivedAt: source.receivedAt,
                 albumKey: albumKey)
             var delay = Duration.seconds(gate.effectiveDelay(plan: plan, pair.delaySeconds))
-            if albumKey != nil { delay += runtime.configuration.albumWindow }
-            let unique = albumKey.map { "album:\(pair.id):\($0)" } ?? "deliver:\(pair.id):\(event.id)"
+            if albumKey != nil { delay += albumWindow }
+            let unique = albumKey.map { "album:\(pair.id):\($0)" } ?? "deliver:\(pair.id):\(source.eventKey)"
             jobs.append(
                 try NewJob(
                     DeliverJob.self, payload,
                     options: JobOptions(
-                        lane: PlanLane.lane(for: event.plan), delay: delay, uniqueKey: unique,
+                        lane: PlanLane.lane(for: source.plan), delay: delay, uniqueKey: unique,
                         orderingKey: pair.orderingKey)))
         }
-        // Written with this route job's completion, in its statement: a route whose completion is
-        // lost runs again and enqueues them then, once.
-        context.enqueueOnCompletion(jobs)
-        for pair in filtered {
-            try await runtime.deliveries.logOutcome(
-                userID: pair.userID, pairID: pair.id, sourceMessageID: sourceMessageID,
-                event: action.rawValue, outcome: "filtered")
-        }
+        return (jobs, filtered)
     }
 }
 

@@ -7,8 +7,9 @@ import Store
 import TelegramBotAPI
 
 /// `POST /telegram/{bot}/webhook`: Telegram's updates for one linked bot. The secret header is
-/// checked before the body is read; a valid update is acknowledged only once it and its route job
-/// are committed, so a crash or a database outage makes Telegram retry instead of losing it.
+/// checked before the body is read; a valid update is acknowledged only once it and its jobs (its
+/// deliveries, or a route job) are committed, so a crash or a database outage makes Telegram retry
+/// instead of losing it.
 struct TelegramWebhookController {
     let accounts: AccountDirectory
     let ingest: InboundIngest

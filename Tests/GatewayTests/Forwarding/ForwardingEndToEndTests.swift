@@ -220,6 +220,47 @@ import Testing
         }
     }
 
+    /// A plain message is routed in its webhook request: stored with its deliver jobs, no route job.
+    /// One a pair's filter drops still goes through a route job, which logs it as filtered (and
+    /// the message after it, queued behind that job, arrives all the same).
+    @Test func plainMessagesSkipTheRouteJob() async throws {
+        try await ForwardingWorld.run(configure: { $0.jobs.retention = .seconds(3600) }) { world in
+            try await world.pair(to: .discordWebhook, options: PairOptions(excludeKeywords: ["secret"]))
+            try await world.pair(to: .discordBot)
+            try await world.post("first")
+            try await world.waitUntil("both copies arrive") {
+                world.discordMessages.count == 1 && world.discordBotMessages.count == 1
+            }
+            let kinds = "SELECT count(*) FROM jobs WHERE kind = "
+            #expect(try await world.count(kinds + "'forward.route'") == 0)
+            #expect(try await world.count(kinds + "'forward.deliver'") == 2)
+
+            try await world.post("a secret")
+            try await world.post("last")
+            try await world.waitUntil("the rest arrive") {
+                world.discordMessages.count == 2 && world.discordBotMessages.count == 3
+            }
+            #expect(world.discordMessages.map(\.content) == ["first", "last"])
+            #expect(world.discordBotMessages.map(\.content) == ["first", "a secret", "last"])
+            #expect(try await world.count(kinds + "'forward.route'") >= 1)
+            try await world.waitUntil("the filtered one is logged") {
+                try await world.count("SELECT count(*) FROM message_logs WHERE outcome = 'filtered'") == 1
+            }
+        }
+    }
+
+    /// A gateway that runs no workers leaves routing to the processes that do: its webhook stores
+    /// the update with a route job, and does not spend the request on routing.
+    @Test func withoutLocalWorkersTheWebhookStoresARouteJob() async throws {
+        try await ForwardingWorld.run(configure: { $0.jobs.enabled = false }) { world in
+            try await world.pair(to: .discordWebhook)
+            try await world.post("routed by a worker elsewhere")
+            let kinds = "SELECT count(*) FROM jobs WHERE kind = "
+            #expect(try await world.count(kinds + "'forward.route'") == 1)
+            #expect(try await world.count(kinds + "'forward.deliver'") == 0)
+        }
+    }
+
     @Test func wrongSecretIsRejectedAndNothingStored() async throws {
         try await ForwardingWorld.run { world in
             try await world.pair(to: .discordWebhook)
