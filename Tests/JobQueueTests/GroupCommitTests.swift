@@ -49,4 +49,33 @@ import Testing
         await #expect(throws: Down.self) { try await flush([1, -2, 3]) }
         #expect(store.writes.withLock { $0 } == [[1, -2, 3]])
     }
+
+    /// With a linger, a flusher that finds one item waits for more before writing: items submitted
+    /// meanwhile share its statement. Without one, the first item is written alone at once.
+    @Test(arguments: [true, false])
+    func aLingeringFlusherGathersItemsThatArriveMeanwhile(lingers: Bool) async throws {
+        let store = Store(failingWith: { Bad() })
+        let commit = GroupCommit<Int, Int>(maxBatch: 10, linger: lingers ? .seconds(2) : .zero) { items in
+            // Without a linger the first write is still under way when the others arrive.
+            try await Task.sleep(for: .milliseconds(lingers ? 0 : 300))
+            return try store.write(items)
+        }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                await commit.run(flushers: 1)
+                return 0
+            }
+            group.addTask { try await commit.submit(1) }
+            try await Task.sleep(for: .milliseconds(100))
+            group.addTask { try await commit.submit(2) }
+            group.addTask { try await commit.submit(3) }
+            var results: [Int] = []
+            for _ in 0..<3 { results.append(try await group.next() ?? -1) }
+            commit.stop()
+            try await group.waitForAll()
+            #expect(results.sorted() == [10, 20, 30])
+        }
+        let writes = store.writes.withLock { $0 }.map { $0.sorted() }
+        #expect(writes == (lingers ? [[1, 2, 3]] : [[1], [2, 3]]))
+    }
 }

@@ -14,7 +14,7 @@ final class DeliveryRecorder: Service, Sendable {
         // One bad record (its pair deleted meanwhile) must not fail the others, whose messages
         // are already out: after a failed batch each is written alone, so only it sees the error.
         committer = GroupCommit(
-            maxBatch: 256,
+            maxBatch: 256, linger: .milliseconds(2),
             flush: GroupCommit.isolatingFailures { records in
                 try await repository.recordDeliveries(records)
                 return records.map { _ in () }
