@@ -32,6 +32,9 @@ final class Fetcher: Sendable {
         /// Slots promised to jobs another part of this process is inserting already running
         /// (`reserveLocalStarts`); they count as taken until `adopt` or `release`.
         var reserved = 0
+        /// The last claim filled some lane's quota, or left due follow-ups waiting: work is queued
+        /// beyond what the loop could take (local starts then keep to the free half).
+        var backlog = false
         var free: Int { slots - running.count - reserved }
         let slots: Int
 
@@ -174,6 +177,8 @@ final class Fetcher: Sendable {
                 state.hasWork[lane] = false
             }
             for lane in 0..<3 where waiting[lane] > 0 { state.markWork(lane) }
+            state.backlog =
+                waiting.contains { $0 > 0 } || (0..<3).contains { quotas[$0] > 0 && perLane[$0] >= quotas[$0] }
         }
         for job in claim.jobs + claim.startedFollowUps { start(job) }
         let started = claim.jobs.count + claim.startedFollowUps.count

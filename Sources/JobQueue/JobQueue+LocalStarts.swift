@@ -36,19 +36,15 @@ struct LocalStarter: Sendable {
 
 extension JobQueue {
     /// Reserves up to `count` slots on a local claim loop; nil when this process runs no workers,
-    /// or they are stopping or busy (half their slots taken: see `Fetcher.reserve`).
+    /// or they are stopping or busy (no free slot, or half their slots taken while work is queued:
+    /// see `Fetcher.reserve`).
     public func reserveLocalStarts(upTo count: Int) -> LocalStarts? {
         guard count > 0, let starter = localStarter.withLock({ $0 }) else { return nil }
         return starter.reserve(count)
     }
 
-    /// Whether a reservation would be granted now: a hint, as by the time one is asked for the
-    /// slots may be gone.
-    public var startsLocally: Bool {
-        guard let starts = reserveLocalStarts(upTo: 1) else { return false }
-        starts.release()
-        return true
-    }
+    /// Whether this process runs workers for this queue (which can start what it inserts).
+    public var hasLocalWorkers: Bool { localStarter.withLock { $0 != nil } }
 
     /// Installed by a running worker pool; returns what removes it again.
     func installLocalStarter(_ reserve: @escaping @Sendable (Int) -> LocalStarts?) -> @Sendable () -> Void {
@@ -67,13 +63,14 @@ extension Fetcher {
     var freeSlots: Int { state.withLock { $0.stopping ? 0 : max(0, $0.free) } }
 
     /// Promises up to `count` slots to jobs being inserted already running; returns how many.
-    /// Only while fewer than half the slots are taken: past that the loop is busy, and new work
-    /// waits its turn in the queue behind the work already admitted (follow-ups first, lanes by
-    /// weight) rather than pushing ahead of it.
+    /// Any free slot while the queue has no backlog (the loop's last claim took all it found);
+    /// with one, only while fewer than half the slots are taken: past that, new work waits its
+    /// turn in the queue behind the work already admitted (follow-ups first, lanes by weight)
+    /// rather than pushing ahead of it.
     func reserve(_ count: Int) -> Int {
         state.withLock { state in
             guard !state.stopping else { return 0 }
-            let granted = max(0, min(count, state.free - slots / 2))
+            let granted = max(0, min(count, state.free - (state.backlog ? slots / 2 : 0)))
             state.reserved += granted
             return granted
         }

@@ -72,10 +72,9 @@ import Testing
         }
     }
 
-    /// Reservations take at most the free half of the slots, count as taken until handed over or
-    /// released, and stop when running jobs fill half the slots: new work then queues behind the
-    /// work already admitted.
-    @Test func reservationsLeaveHalfTheSlotsToTheQueue() async throws {
+    /// With nothing queued, reservations may take every free slot; they count as taken until
+    /// handed over or released.
+    @Test func reservationsTakeTheFreeSlotsWhileNothingIsQueued() async throws {
         try await withClient { client in
             let log = RunLog()
             try await withPool(
@@ -87,20 +86,55 @@ import Testing
             ) { queue, _ in
                 let first = try await reserve(queue, upTo: 3)
                 #expect(first.count == 3)
-                let second = try #require(queue.reserveLocalStarts(upTo: 3))
-                #expect(second.count == 1)
+                let second = try #require(queue.reserveLocalStarts(upTo: 10))
+                #expect(second.count == 5)
                 #expect(queue.reserveLocalStarts(upTo: 1) == nil)
                 first.release()
                 second.start([])
                 let third = try #require(queue.reserveLocalStarts(upTo: 10))
-                #expect(third.count == 4)
+                #expect(third.count == 8)
                 third.release()
 
+                // Four jobs, enqueued one at a time, are all the queue holds: once they run, the
+                // other four slots can still be reserved.
                 for sequence in 0..<4 {
                     try await queue.enqueue(
                         try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 3000)))
                 }
                 #expect(try await eventually { log.count == 4 })
+                let fourth = try #require(queue.reserveLocalStarts(upTo: 10))
+                #expect(fourth.count == 4)
+                fourth.release()
+            }
+        }
+    }
+
+    /// While work is queued beyond what the loop's last claim could take, reservations stop once
+    /// running jobs fill half the slots: new work then queues behind the work already admitted.
+    /// (The loop pauses 30 s before refilling a busy pool here, so its free slots stay free.)
+    @Test func reservationsLeaveHalfTheSlotsToAQueueWithABacklog() async throws {
+        try await withClient { client in
+            let log = RunLog()
+            let queue = makeQueue(client)
+            try await queue.enqueue(
+                batch: try (0..<20).map {
+                    try NewJob(
+                        RecordingJob.self, Step(sequence: $0, sleepMilliseconds: 20_000), options: .init(lane: .high))
+                })
+            try await withPool(
+                client, registry: .recording(log),
+                configure: {
+                    $0.concurrency = 8
+                    $0.fetchers = 1
+                    $0.refillDelay = .seconds(30)
+                    $0.drainTimeout = .milliseconds(100)
+                }
+            ) { queue, _ in
+                // The first claim splits the eight slots by lane weight: the high lane's share
+                // fills at once and the rest of its jobs wait.
+                #expect(try await eventually(timeout: .seconds(5)) { log.count > 4 })
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(log.count < 8)
                 #expect(queue.reserveLocalStarts(upTo: 1) == nil)
             }
         }

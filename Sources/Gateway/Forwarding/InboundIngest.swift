@@ -70,9 +70,10 @@ final class InboundIngest: Service, Sendable {
     /// True when the update is new, false for a duplicate; returns once it is committed.
     func ingest(_ update: InboundUpdate) async throws -> Bool {
         var update = update
-        // Routing here saves the route job's start only when this process can start the
-        // deliveries at once; otherwise (workers elsewhere, or busy) the request stays lean.
-        if let routing, update.deliveries == nil, queue.startsLocally {
+        // Routing here saves the route job's run and its claim-loop statement when this process
+        // runs workers: they start the deliveries, at once while they have room. Without them
+        // (a web-only process) the request stays lean and the workers route.
+        if let routing, update.deliveries == nil, queue.hasLocalWorkers {
             update.deliveries = await routing.deliveries(for: update)
         }
         if committer.isRunning {
