@@ -170,10 +170,12 @@ struct StoreUpdates: PostgresPreparedStatement {
         ), decided AS (
             -- Routed in its request, an update keeps its deliveries unless its chat has a route job
             -- waiting or running, or an earlier update of its chat in this batch gets one.
-            SELECT f.*, f.inline AND NOT bool_or(NOT f.inline) OVER (PARTITION BY f.ordering_key ORDER BY f.n)
-                AND NOT EXISTS (
+            -- (CASE: updates with route jobs, all of them when no workers run here, check nothing.)
+            SELECT f.*, CASE WHEN f.inline THEN NOT EXISTS (
+                    SELECT 1 FROM fresh p WHERE p.ordering_key = f.ordering_key AND p.n < f.n AND NOT p.inline
+                ) AND NOT EXISTS (
                     SELECT 1 FROM jobs q WHERE q.ordering_key = f.ordering_key AND q.state IN ('available', 'running')
-                ) AS routed
+                ) ELSE false END AS routed
             FROM fresh f
         ), picked AS (
             -- A candidate (first of its ordering key in this batch, within the reservation) starts
