@@ -277,14 +277,8 @@ extension ClaimTests {
                     $0.drainTimeout = .seconds(1)
                 }
             ) { queue, _ in
-                // With no poll to fall back on, enqueue only once the pool listens for local work (it
-                // installs its local starts at the same time).
-                #expect(
-                    try await eventually(timeout: .seconds(5)) {
-                        guard let probe = queue.reserveLocalStarts(upTo: 1) else { return false }
-                        probe.release()
-                        return true
-                    })
+                // With no poll to fall back on, enqueue only once the pool listens for local work.
+                #expect(try await queue.localWorkersRun())
                 for sequence in 0..<5 {
                     try await queue.enqueue(
                         try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 30_000)))
@@ -440,12 +434,8 @@ extension ClaimTests {
                     $0.drainTimeout = .seconds(1)
                 }
             ) { queue, _ in
-                #expect(
-                    try await eventually(timeout: .seconds(5)) {
-                        guard let probe = queue.reserveLocalStarts(upTo: 1) else { return false }
-                        probe.release()
-                        return true
-                    })
+                // With no poll to fall back on, enqueue only once the pool listens for local work.
+                #expect(try await queue.localWorkersRun())
                 let stall = try await Self.enqueueOneAtATime(rounds: 60, into: queue, log: log)
                 #expect(stall == nil, "\(stall ?? "")")
             }

@@ -72,24 +72,8 @@ import Testing
             let runs = Runs()
             var registry = JobRegistry()
             registry.register(HeldRoute(runs: runs))
-            var configuration = WorkerPool.Configuration()
-            configuration.concurrency = 8
-            configuration.fetchers = 1
-            configuration.listen = false
-            configuration.pollInterval = .milliseconds(200)
-            let pool = WorkerPool(queue: queue, registry: registry, configuration: configuration, logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [queue, pool], logger: logger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await withLocalWorkers(queue: queue, registry: registry, logger: logger) {
                 defer { runs.release() }
-                // Until the pool runs, nothing can be reserved.
-                #expect(
-                    try await eventually(timeout: .seconds(5)) {
-                        guard let starts = queue.reserveLocalStarts(upTo: 1) else { return false }
-                        starts.release()
-                        return true
-                    })
-
                 // Chat A's first update heads its key and starts; its second waits behind it.
                 // Chat B's starts too; a duplicate is neither stored nor started.
                 let batch = [
@@ -112,8 +96,6 @@ import Testing
                 #expect(try await eventually { runs.events.count == 4 })
                 #expect(try await eventually { try await Self.routeJobs(client).isEmpty })
                 #expect(runs.events.filter { $0 != b1 } == [a1, a2, a3.0])
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }

@@ -155,23 +155,8 @@ import Testing
                 let runs = Runs()
                 var registry = JobRegistry()
                 registry.register(HeldDeliver(runs: runs))
-                var configuration = WorkerPool.Configuration()
-                configuration.concurrency = 8
-                configuration.fetchers = 1
-                configuration.listen = false
-                configuration.pollInterval = .milliseconds(200)
-                let logger = Logger(label: "test.ingest")
-                let pool = WorkerPool(queue: queue, registry: registry, configuration: configuration, logger: logger)
-                let group = ServiceGroup(configuration: .init(services: [queue, pool], logger: logger))
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { try await group.run() }
+                try await withLocalWorkers(queue: queue, registry: registry, logger: Logger(label: "test.ingest")) {
                     defer { runs.release() }
-                    #expect(
-                        try await eventually(timeout: .seconds(5)) {
-                            guard let starts = queue.reserveLocalStarts(upTo: 1) else { return false }
-                            starts.release()
-                            return true
-                        })
                     // Pair 11's first delivery starts, its second waits behind it; pair 12's starts;
                     // a delayed one waits for its time.
                     let batch = [
@@ -188,8 +173,6 @@ import Testing
                     #expect(try await eventually { runs.runs.count == 3 })
                     #expect(runs.runs.filter { $0.hasPrefix("11:") } == ["11:1", "11:2"])
                     #expect(try await eventually { try await Self.jobs(client).count == 1 })
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
                 }
             }
         }
