@@ -82,11 +82,7 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
         while var batch = await nextBatch() {
             if linger > .zero && batch.count < maxBatch {
                 try? await Task.sleep(for: linger)
-                batch += state.withLock { state in
-                    let count = min(maxBatch - batch.count, state.pending.count)
-                    defer { state.pending.removeFirst(count) }
-                    return Array(state.pending.prefix(count))
-                }
+                batch += state.withLock { take(&$0, upTo: maxBatch - batch.count) }
             }
             do {
                 let outputs = try await flush(batch.map(\.input))
@@ -117,11 +113,15 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private func takeBatch(_ state: inout State) -> [Waiter] {
-        let count = min(maxBatch, state.pending.count)
-        let batch = Array(state.pending.prefix(count))
-        state.pending.removeFirst(count)
         state.batches += 1
-        return batch
+        return take(&state, upTo: maxBatch)
+    }
+
+    /// The oldest `limit` pending items at most, removed from the queue.
+    private func take(_ state: inout State, upTo limit: Int) -> [Waiter] {
+        let count = min(limit, state.pending.count)
+        defer { state.pending.removeFirst(count) }
+        return Array(state.pending.prefix(count))
     }
 }
 

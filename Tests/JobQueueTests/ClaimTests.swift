@@ -267,18 +267,7 @@ extension ClaimTests {
     @Test func aBusyLoopStartsAKeysNextJobWithItsPredecessorsCompletion() async throws {
         try await withClient { client in
             let log = RunLog()
-            try await withPool(
-                client, registry: .recording(log), keepCompleted: false,
-                configure: {
-                    $0.concurrency = 8
-                    $0.fetchers = 1
-                    $0.listen = false
-                    $0.pollInterval = .seconds(3600)
-                    $0.drainTimeout = .seconds(1)
-                }
-            ) { queue, _ in
-                // With no poll to fall back on, enqueue only once the pool listens for local work.
-                #expect(try await queue.localWorkersRun())
+            try await withUnpolledPool(client, log: log, concurrency: 8) { queue in
                 for sequence in 0..<5 {
                     try await queue.enqueue(
                         try NewJob(RecordingJob.self, Step(sequence: sequence, sleepMilliseconds: 30_000)))
@@ -424,18 +413,7 @@ extension ClaimTests {
                 WHEN (NEW.state = 'running' AND OLD.state <> 'running') EXECUTE FUNCTION pg_temp_slow_start()
                 """)
             let log = RunLog()
-            try await withPool(
-                client, registry: .recording(log), keepCompleted: false,
-                configure: {
-                    $0.concurrency = 6
-                    $0.fetchers = 1
-                    $0.listen = false
-                    $0.pollInterval = .seconds(3600)
-                    $0.drainTimeout = .seconds(1)
-                }
-            ) { queue, _ in
-                // With no poll to fall back on, enqueue only once the pool listens for local work.
-                #expect(try await queue.localWorkersRun())
+            try await withUnpolledPool(client, log: log, concurrency: 6) { queue in
                 let stall = try await Self.enqueueOneAtATime(rounds: 60, into: queue, log: log)
                 #expect(stall == nil, "\(stall ?? "")")
             }
@@ -462,5 +440,27 @@ extension ClaimTests {
             }
         }
         return nil
+    }
+}
+
+extension ClaimTests {
+    /// Runs `body` once a pool of `concurrency` workers with one claim loop, no LISTEN and an
+    /// hourly poll listens for local work: only local wake-ups start anything in time.
+    func withUnpolledPool(
+        _ client: PostgresClient, log: RunLog, concurrency: Int, _ body: (JobQueue) async throws -> Void
+    ) async throws {
+        try await withPool(
+            client, registry: .recording(log), keepCompleted: false,
+            configure: {
+                $0.concurrency = concurrency
+                $0.fetchers = 1
+                $0.listen = false
+                $0.pollInterval = .seconds(3600)
+                $0.drainTimeout = .seconds(1)
+            }
+        ) { queue, _ in
+            #expect(try await queue.localWorkersRun())
+            try await body(queue)
+        }
     }
 }

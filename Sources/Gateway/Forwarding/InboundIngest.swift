@@ -180,10 +180,7 @@ struct StoreUpdates: PostgresPreparedStatement {
         ), picked AS (
             -- A candidate (first of its ordering key in this batch, within the reservation) starts
             -- here if no job of its key waits or runs, as a claim would judge it.
-            SELECT d.*, CASE WHEN d.candidate THEN d.ordering_key = '' OR NOT EXISTS (
-                    SELECT 1 FROM jobs q WHERE q.ordering_key = d.ordering_key AND q.state IN ('available', 'running'))
-                ELSE false END AS start
-            FROM decided d WHERE NOT d.routed
+            SELECT d.*, \(startsHere) AS start FROM decided d WHERE NOT d.routed
         ), route_jobs AS (
             -- The payload carries the event (RouteJob.Payload), so routing does not read it back.
             INSERT INTO jobs (kind, lane, payload, max_attempts, ordering_key, state, attempt, lease_token,
@@ -192,18 +189,11 @@ struct StoreUpdates: PostgresPreparedStatement {
                 jsonb_build_object('eventID', id, 'event', jsonb_build_object(
                     'source', source, 'accountID', account_id, 'update', payload, 'receivedAt', received_at,
                     'groupKey', NULLIF(group_key, ''), 'plan', plan)),
-                max_attempts, NULLIF(ordering_key, ''),
-                CASE WHEN start THEN 'running' ELSE 'available' END::job_state, CASE WHEN start THEN 1 ELSE 0 END,
-                CASE WHEN start THEN $12::int8 END,
-                CASE WHEN start THEN now() + $13::float8 * interval '1 millisecond' END,
-                CASE WHEN start THEN now() END
+                max_attempts, NULLIF(ordering_key, ''), \(runningIfStarted)
             FROM picked ORDER BY n
-            RETURNING id, kind, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
-                max_attempts, created_at, coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
+            \(returningJob)
         ), deliveries AS (
-            SELECT d.*, e.id AS event_id, CASE WHEN d.candidate THEN d.ordering_key = '' OR NOT EXISTS (
-                    SELECT 1 FROM jobs q WHERE q.ordering_key = d.ordering_key AND q.state IN ('available', 'running'))
-                ELSE false END AS start
+            SELECT d.*, e.id AS event_id, \(startsHere) AS start
             FROM unnest($15::int8[], $16::int2[], $17::text[], $18::int8[], $19::int4[], $20::text[], $21::text[],
                 $22::bool[]) WITH ORDINALITY AS d(position, lane, payload, delay, max_attempts, unique_key,
                 ordering_key, candidate, m)
@@ -213,14 +203,10 @@ struct StoreUpdates: PostgresPreparedStatement {
                 lease_token, lease_expires_at, attempted_at)
             SELECT 'forward.deliver', lane, payload::jsonb, now() + delay * interval '1 millisecond', max_attempts,
                 NULLIF(replace(unique_key, '\(InboundIngest.eventKey)', event_id::text), ''), NULLIF(ordering_key, ''),
-                CASE WHEN start THEN 'running' ELSE 'available' END::job_state, CASE WHEN start THEN 1 ELSE 0 END,
-                CASE WHEN start THEN $12::int8 END,
-                CASE WHEN start THEN now() + $13::float8 * interval '1 millisecond' END,
-                CASE WHEN start THEN now() END
+                \(runningIfStarted)
             FROM deliveries ORDER BY m
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running') DO NOTHING
-            RETURNING id, kind, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
-                max_attempts, created_at, coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
+            \(returningJob)
         ), jobs_inserted AS (
             SELECT * FROM route_jobs UNION ALL SELECT * FROM deliver_jobs
         )
@@ -231,6 +217,29 @@ struct StoreUpdates: PostgresPreparedStatement {
         FROM jobs_inserted WHERE started
         UNION ALL
         SELECT 2::int2, count(*), '', 0::int2, '', 0, 0, now(), '' FROM jobs_inserted WHERE NOT started
+        """
+
+    /// Whether a candidate row `d` starts here: it heads its ordering key (no job of the key waits
+    /// or runs), as a claim would judge it.
+    private static let startsHere = """
+        CASE WHEN d.candidate THEN d.ordering_key = '' OR NOT EXISTS (
+            SELECT 1 FROM jobs q WHERE q.ordering_key = d.ordering_key AND q.state IN ('available', 'running'))
+        ELSE false END
+        """
+
+    /// The state, attempt, lease and attempt time of a job inserted running where `start`, else
+    /// available (the INSERTs' last five columns).
+    private static let runningIfStarted = """
+        CASE WHEN start THEN 'running' ELSE 'available' END::job_state, CASE WHEN start THEN 1 ELSE 0 END,
+            CASE WHEN start THEN $12::int8 END,
+            CASE WHEN start THEN now() + $13::float8 * interval '1 millisecond' END,
+            CASE WHEN start THEN now() END
+        """
+
+    /// What both INSERTs return of a job: the payload only for one started here.
+    private static let returningJob = """
+        RETURNING id, kind, lane, CASE WHEN state = 'running' THEN payload::text ELSE '' END AS payload, attempt,
+                max_attempts, created_at, coalesce(ordering_key, '') AS ordering_key, state = 'running' AS started
         """
 
     let updates: [InboundUpdate]
