@@ -71,6 +71,23 @@ private final class Counter: Sendable {
         #expect(source.loads == 1)
     }
 
+    /// `cachedValue` never loads what is not cached; what is, it serves like `value`, an expired
+    /// entry too, while one background load replaces it.
+    @Test func aCachedValueIsServedWithoutWaitingAndNothingIsLoadedForAMiss() async throws {
+        let cache = RefreshingCache<Int, String>(ttl: .seconds(3))
+        let source = Source()
+        #expect(cache.cachedValue(1) { try await source.load() } == nil)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(source.loads == 0)
+        #expect(try await cache.value(1) { try await source.load() } == "a")
+        source.set("b")
+        #expect(cache.cachedValue(1) { try await source.load() } == "a")
+        try await Task.sleep(for: .milliseconds(3700))
+        #expect(cache.cachedValue(1) { try await source.load() } == "a")
+        #expect(try await eventually { cache.fresh(1) == "b" })
+        #expect(source.loads == 2)
+    }
+
     /// Past its time (2.4–3.6 s here) an entry is still answered at once, by many callers, while
     /// exactly one load replaces it. (It is loaded first only from 4.8 s: the margin is wide
     /// because a busy machine running the whole suite once overslept a 0.5 s one.)

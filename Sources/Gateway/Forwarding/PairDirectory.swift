@@ -34,8 +34,17 @@ public final class PairDirectory: Sendable {
     }
 
     public func activePairs(source platform: Platform, chatID: Int64) async throws -> [Pair] {
-        try await bySource.value(Key(platform: platform, chatID: chatID)) { [repository] in
-            try await repository.activePairs(source: platform, chatID: chatID)
-        }
+        try await bySource.value(Key(platform: platform, chatID: chatID), load: activePairsLoad(platform, chatID))
+    }
+
+    /// The same without going to the database: nil when the chat's pairs are not cached. For
+    /// webhook requests, which must answer (503 when the database is down) without waiting on a
+    /// load.
+    public func cachedActivePairs(source platform: Platform, chatID: Int64) -> [Pair]? {
+        bySource.cachedValue(Key(platform: platform, chatID: chatID), load: activePairsLoad(platform, chatID))
+    }
+
+    private func activePairsLoad(_ platform: Platform, _ chatID: Int64) -> @Sendable () async throws -> [Pair] {
+        { [repository] in try await repository.activePairs(source: platform, chatID: chatID) }
     }
 }

@@ -55,9 +55,41 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
 
     func value(_ key: Key, load: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        guard let lookup = lookup(key, load: load, waiting: true) else {
+            preconditionFailure("a lookup that may wait finds something to serve or a load to wait for")
+        }
+        switch lookup {
+        case .hit(let value):
+            return value
+        case .refresh(let value, let generation):
+            refresh(key, load: load, generation: generation)
+            return value
+        case .wait(let task):
+            // The shared load ends at its own deadline (and is no longer shared by then); waiting
+            // through a later one lets a cancelled caller leave before the load ends.
+            return try await withDeadline(loadTimeout * 2) { try await task.value }
+        }
+    }
+
+    /// What `value` would serve without waiting for a load (a value due for refresh is served and
+    /// refreshed in the background, as there); nil when nothing is cached.
+    func cachedValue(_ key: Key, load: @escaping @Sendable () async throws -> Value) -> Value? {
+        switch lookup(key, load: load, waiting: false) {
+        case .hit(let value): return value
+        case .refresh(let value, let generation):
+            refresh(key, load: load, generation: generation)
+            return value
+        case .wait, .none: return nil
+        }
+    }
+
+    /// Nil only when nothing is cached and the caller will not wait (`waiting` false): no load is
+    /// started then.
+    private func lookup(_ key: Key, load: @escaping @Sendable () async throws -> Value, waiting: Bool) -> Lookup? {
         let now = ContinuousClock.now
-        let lookup = state.withLock { state -> Lookup in
+        return state.withLock { state -> Lookup? in
             guard var entry = state.entries[key], entry.expires + ttl > now else {
+                guard waiting else { return nil }
                 if let loading = state.loading[key], loading.generation == state.generation {
                     return .wait(loading.task)
                 }
@@ -80,19 +112,12 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             state.entries[key] = entry
             return .refresh(entry.value, generation: state.generation)
         }
-        switch lookup {
-        case .hit(let value):
-            return value
-        case .refresh(let value, let generation):
-            Task {
-                // On failure the stale value stays, and the next caller tries again.
-                store(try? await withDeadline(loadTimeout, load), for: key, generation: generation)
-            }
-            return value
-        case .wait(let task):
-            // The shared load ends at its own deadline (and is no longer shared by then); waiting
-            // through a later one lets a cancelled caller leave before the load ends.
-            return try await withDeadline(loadTimeout * 2) { try await task.value }
+    }
+
+    private func refresh(_ key: Key, load: @escaping @Sendable () async throws -> Value, generation: Int) {
+        Task {
+            // On failure the stale value stays, and the next caller tries again.
+            store(try? await withDeadline(loadTimeout, load), for: key, generation: generation)
         }
     }
 

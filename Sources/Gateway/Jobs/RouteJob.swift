@@ -60,7 +60,7 @@ struct RouteJob: JobHandler {
         } catch {
             throw JobError.permanent("the stored update does not decode: \(error)")
         }
-        switch try await TelegramRoute(update, accountID: event.accountID, pairs: runtime.pairs) {
+        switch TelegramRoute(update) {
         case .nothing:
             return
         case .linkCommand(let telegram):
@@ -71,7 +71,10 @@ struct RouteJob: JobHandler {
             let moved = try await runtime.pairRepository.migrateTelegramChat(from: chatID, to: newChatID)
             runtime.pairs.invalidate()
             context.logger.info("Telegram chat migrated", metadata: ["pairs": "\(moved)", "to": "\(newChatID)"])
-        case .deliver(let pairs, let edit, let telegram):
+        case .forward(let edit, let telegram):
+            let pairs = try await runtime.pairs.activePairs(source: .telegram, chatID: telegram.chat.id)
+                .filter { $0.source.accountID == event.accountID }
+            guard !pairs.isEmpty else { return }
             try await enqueueDeliveries(
                 pairs: pairs, action: edit ? .edit : .create, event: event, sourceChatID: telegram.chat.id,
                 sourceMessageID: telegram.messageId, message: TelegramMessageMapper.message(from: telegram),
@@ -139,18 +142,18 @@ struct RouteJob: JobHandler {
     }
 }
 
-/// What a Telegram update asks of routing, decided from the update and the source chat's pairs.
+/// What a Telegram update asks of routing, decided from the update alone.
 enum TelegramRoute {
-    /// Not a message we forward, or no active pair of this bot takes its chat.
+    /// Not a message we forward.
     case nothing
     /// A `/link` command in a chat (it links the chat to a user's account).
     case linkCommand(TelegramMessage)
     /// The group became a supergroup: its pairs follow the new chat id.
     case migration(chatID: Int64, to: Int64)
-    /// Copy the message (or its edit) to these pairs' destinations.
-    case deliver([Pair], edit: Bool, TelegramMessage)
+    /// Copy the message (or its edit) to the chat's pairs' destinations.
+    case forward(edit: Bool, TelegramMessage)
 
-    init(_ update: TelegramUpdate, accountID: Int64, pairs directory: PairDirectory) async throws {
+    init(_ update: TelegramUpdate) {
         guard let (kind, telegram) = update.forwardable else {
             self = .nothing
             return
@@ -160,9 +163,7 @@ enum TelegramRoute {
         } else if let newChatID = telegram.migrateToChatId {
             self = .migration(chatID: telegram.chat.id, to: newChatID)
         } else {
-            let pairs = try await directory.activePairs(source: .telegram, chatID: telegram.chat.id)
-                .filter { $0.source.accountID == accountID }
-            self = pairs.isEmpty ? .nothing : .deliver(pairs, edit: kind.isEdit, telegram)
+            self = .forward(edit: kind.isEdit, telegram)
         }
     }
 }
