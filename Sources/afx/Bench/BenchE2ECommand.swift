@@ -25,6 +25,11 @@ struct BenchE2ECommand: AsyncParsableCommand {
     @Option(help: "Claim loops sharing the workers (default: its jobs.fetchers).") var fetchers: Int?
     @Option(help: "Leading seconds left out of the latency figures (connections and caches warming up).")
     var warmup = 2.0
+    @Option(
+        help:
+            "Also write one line per message to this file: its sequence number, then when it was sent, answered and delivered (-1: never), in seconds after the first send."
+    )
+    var times: String?
     @Flag(help: "Print one JSON object at the end.") var json = false
 
     func run() async throws {
@@ -163,6 +168,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 if sendTimes[sequence] >= measuredFrom { latencies.record((at - sendTimes[sequence]) * 1000) }
             }
         }
+        if let times { try writeTimes(to: times, sendTimes: sendTimes, ackTimes: ackTimes, discord: discord) }
         let acked = acknowledged
         let lost = max(0, acked - seen.count)
         let throughput = seen.count > 1 ? Double(seen.count) / max(lastDelivery - firstDelivery, 0.001) : 0
@@ -174,6 +180,28 @@ struct BenchE2ECommand: AsyncParsableCommand {
             ackP50: acks.percentile(50), ackP99: acks.percentile(99), lost: lost,
             reordered: reordered, sent: acked, delivered: seen.count, errors: sendErrors,
             rate: rate, chats: chats)
+    }
+
+    /// Per-message times for looking at a run's course (bursts, start-up), relative to the first send.
+    func writeTimes(to path: String, sendTimes: [Double], ackTimes: [Double], discord: DiscordSimulator) throws {
+        var arrivals = [Double](repeating: -1, count: sendTimes.count)
+        for chat in 0..<chats {
+            for message in discord.messages(inChannel: Self.channelID(chat)) {
+                guard let sequence = Self.sequence(in: message.content), arrivals.indices.contains(sequence) else {
+                    continue
+                }
+                arrivals[sequence] = message.timestamp.timeIntervalSince1970
+            }
+        }
+        let origin = sendTimes.filter { $0 > 0 }.min() ?? 0
+        func relative(_ time: Double) -> String { time > 0 ? String(format: "%.6f", time - origin) : "-1" }
+        var lines =
+            "# sequence sent answered delivered; seconds after the first send, at \(String(format: "%.6f", origin)) (Unix time)\n"
+        for sequence in sendTimes.indices where sendTimes[sequence] > 0 {
+            lines +=
+                "\(sequence) \(relative(sendTimes[sequence])) \(relative(ackTimes[sequence])) \(relative(arrivals[sequence]))\n"
+        }
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     struct Figures: Sendable {
