@@ -71,21 +71,31 @@ private final class Counter: Sendable {
         #expect(source.loads == 1)
     }
 
-    /// `cachedValue` never loads what is not cached; what is, it serves like `value`, an expired
-    /// entry too, while one background load replaces it.
-    @Test func aCachedValueIsServedWithoutWaitingAndNothingIsLoadedForAMiss() async throws {
+    /// `value(_:waitingAtMost:)` answers a miss with the load's value when it comes within the
+    /// wait, and nil when it does not (or fails): that load goes on, and its value is cached for
+    /// later callers. What is cached it serves like `value`, an expired entry too, while one
+    /// background load replaces it.
+    @Test func aBoundedWaitGivesUpOnASlowLoadWhichStillFillsTheCache() async throws {
         let cache = RefreshingCache<Int, String>(ttl: .seconds(3))
         let source = Source()
-        #expect(cache.cachedValue(1) { try await source.load() } == nil)
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(source.loads == 0)
-        #expect(try await cache.value(1) { try await source.load() } == "a")
+        #expect(await cache.value(1, waitingAtMost: .seconds(5)) { try await source.load() } == "a")
         source.set("b")
-        #expect(cache.cachedValue(1) { try await source.load() } == "a")
         try await Task.sleep(for: .milliseconds(3700))
-        #expect(cache.cachedValue(1) { try await source.load() } == "a")
+        #expect(await cache.value(1, waitingAtMost: .zero) { try await source.load() } == "a")
         #expect(try await eventually { cache.fresh(1) == "b" })
         #expect(source.loads == 2)
+
+        source.set("c")
+        let started = ContinuousClock.now
+        #expect(
+            await cache.value(2, waitingAtMost: .milliseconds(50)) { try await source.load(after: .seconds(2)) } == nil)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(try await eventually { cache.fresh(2) == "c" })
+        #expect(
+            await cache.value(3, waitingAtMost: .seconds(5)) { () async throws -> String in throw DatabaseDown() }
+                == nil)
+        #expect(cache.fresh(3) == nil)
+        #expect(source.loads == 3)
     }
 
     /// Past its time (2.4–3.6 s here) an entry is still answered at once, by many callers, while

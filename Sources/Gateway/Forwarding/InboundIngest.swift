@@ -74,7 +74,7 @@ final class InboundIngest: Service, Sendable {
         // runs workers: they start the deliveries, at once while they have room. Without them
         // (a web-only process) the request stays lean and the workers route.
         if let routing, update.deliveries == nil, queue.hasLocalWorkers {
-            update.deliveries = routing.deliveries(for: update)
+            update.deliveries = await routing.deliveries(for: update)
         }
         if committer.isRunning {
             return try await committer.submit(update)

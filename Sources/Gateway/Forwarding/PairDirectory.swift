@@ -37,11 +37,12 @@ public final class PairDirectory: Sendable {
         try await bySource.value(Key(platform: platform, chatID: chatID), load: activePairsLoad(platform, chatID))
     }
 
-    /// The same without going to the database: nil when the chat's pairs are not cached. For
-    /// webhook requests, which must answer (503 when the database is down) without waiting on a
-    /// load.
-    public func cachedActivePairs(source platform: Platform, chatID: Int64) -> [Pair]? {
-        bySource.cachedValue(Key(platform: platform, chatID: chatID), load: activePairsLoad(platform, chatID))
+    /// The same, waiting at most `wait` for the database: nil when the chat's pairs are not cached
+    /// and their load has not answered by then (it goes on, and caches them). For webhook
+    /// requests, which must answer (503 when the database is down) without waiting on a load.
+    public func activePairs(source platform: Platform, chatID: Int64, waitingAtMost wait: Duration) async -> [Pair]? {
+        await bySource.value(
+            Key(platform: platform, chatID: chatID), waitingAtMost: wait, load: activePairsLoad(platform, chatID))
     }
 
     private func activePairsLoad(_ platform: Platform, _ chatID: Int64) -> @Sendable () async throws -> [Pair] {

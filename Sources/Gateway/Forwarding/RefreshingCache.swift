@@ -71,15 +71,20 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         }
     }
 
-    /// What `value` would serve without waiting for a load (a value due for refresh is served and
-    /// refreshed in the background, as there); nil when nothing is cached.
-    func cachedValue(_ key: Key, load: @escaping @Sendable () async throws -> Value) -> Value? {
-        switch lookup(key, load: load, waiting: false) {
+    /// What `value` would serve, but waiting at most `wait` for a load: nil when nothing is cached
+    /// and the shared load (started here if none is running) has not answered by then. The load
+    /// goes on and caches its answer for later callers. For requests that must answer promptly
+    /// (a 503 when the database is down) whatever the database does.
+    func value(
+        _ key: Key, waitingAtMost wait: Duration, load: @escaping @Sendable () async throws -> Value
+    ) async -> Value? {
+        switch lookup(key, load: load, waiting: true) {
         case .hit(let value): return value
         case .refresh(let value, let generation):
             refresh(key, load: load, generation: generation)
             return value
-        case .wait, .none: return nil
+        case .wait(let task): return try? await withDeadline(wait) { try await task.value }
+        case .none: return nil
         }
     }
 
