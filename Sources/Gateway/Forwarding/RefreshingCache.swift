@@ -23,7 +23,6 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     private enum Lookup {
         case hit(Value)
-        case refresh(Value, generation: Int)
         case wait(Task<Value, any Error>)
     }
 
@@ -55,14 +54,8 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     }
 
     func value(_ key: Key, load: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        guard let lookup = lookup(key, load: load, waiting: true) else {
-            preconditionFailure("a lookup that may wait finds something to serve or a load to wait for")
-        }
-        switch lookup {
+        switch lookup(key, load: load) {
         case .hit(let value):
-            return value
-        case .refresh(let value, let generation):
-            refresh(key, load: load, generation: generation)
             return value
         case .wait(let task):
             // The shared load ends at its own deadline (and is no longer shared by then); waiting
@@ -78,23 +71,20 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     func value(
         _ key: Key, waitingAtMost wait: Duration, load: @escaping @Sendable () async throws -> Value
     ) async -> Value? {
-        switch lookup(key, load: load, waiting: true) {
+        switch lookup(key, load: load) {
         case .hit(let value): return value
-        case .refresh(let value, let generation):
-            refresh(key, load: load, generation: generation)
-            return value
         case .wait(let task): return try? await withDeadline(wait) { try await task.value }
-        case .none: return nil
         }
     }
 
-    /// Nil only when nothing is cached and the caller will not wait (`waiting` false): no load is
-    /// started then.
-    private func lookup(_ key: Key, load: @escaping @Sendable () async throws -> Value, waiting: Bool) -> Lookup? {
+    /// A cached value to serve (one past its time is refreshed in the background, once), or else
+    /// the shared load to wait for (started here if none is running).
+    private func lookup(_ key: Key, load: @escaping @Sendable () async throws -> Value) -> Lookup {
         let now = ContinuousClock.now
-        return state.withLock { state -> Lookup? in
+        var refreshUnder: Int?
+        defer { if let refreshUnder { refresh(key, load: load, generation: refreshUnder) } }
+        return state.withLock { state -> Lookup in
             guard var entry = state.entries[key], entry.expires + ttl > now else {
-                guard waiting else { return nil }
                 if let loading = state.loading[key], loading.generation == state.generation {
                     return .wait(loading.task)
                 }
@@ -115,7 +105,8 @@ final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             if entry.expires > now || entry.refreshing { return .hit(entry.value) }
             entry.refreshing = true
             state.entries[key] = entry
-            return .refresh(entry.value, generation: state.generation)
+            refreshUnder = state.generation
+            return .hit(entry.value)
         }
     }
 
