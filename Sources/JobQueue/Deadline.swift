@@ -15,6 +15,20 @@ public struct DatabaseTimeout: Error, CustomStringConvertible {
 public func withDeadline<T: Sendable>(
     _ timeout: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
+    try await abandoning(body, after: timeout)
+}
+
+/// Runs `body` until it ends or the caller is cancelled, whichever is first: on cancellation the
+/// caller gets `CancellationError` at once and the body is cancelled and abandoned. For long
+/// awaits on PostgreSQL (a LISTEN) that postgres-nio might never resume (see `withDeadline`), so
+/// a service still stops when its task is cancelled.
+public func abandoningOnCancellation<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await abandoning(body, after: nil)
+}
+
+private func abandoning<T: Sendable>(
+    _ body: @escaping @Sendable () async throws -> T, after timeout: Duration?
+) async throws -> T {
     let once = ResumeOnce<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
@@ -26,13 +40,15 @@ public func withDeadline<T: Sendable>(
                     once.resume(with: .failure(error))
                 }
             }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled, once.resume(with: .failure(DatabaseTimeout(after: timeout))) {
-                    work.cancel()
+            if let timeout {
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled, once.resume(with: .failure(DatabaseTimeout(after: timeout))) {
+                        work.cancel()
+                    }
                 }
+                once.onResume { timer.cancel() }
             }
-            once.onResume { timer.cancel() }
             once.onCancel { work.cancel() }
         }
     } onCancel: {

@@ -3,7 +3,8 @@ import Testing
 
 @testable import JobQueue
 
-/// Statement deadlines (`withDeadline`) and the claim loops' waits (`Wakeup`).
+/// Statement deadlines (`withDeadline`, `abandoningOnCancellation`) and the claim loops' waits
+/// (`Wakeup`).
 @Suite struct DeadlineTests {
     /// Set once from another task.
     final class Flag: Sendable {
@@ -45,6 +46,29 @@ import Testing
         #expect(ContinuousClock.now - start >= .milliseconds(80))
         try await bodyCancelled.waitUntilSet()
         #expect(bodyCancelled.isSet)
+    }
+
+    /// A body that ignores cancellation (like a query postgres-nio never answers: a continuation
+    /// nobody resumes) is abandoned as soon as its caller is cancelled; one that ends, ends.
+    @Test(.timeLimit(.minutes(1))) func abandoningOnCancellationLeavesABodyThatNeverAnswers() async throws {
+        #expect(try await abandoningOnCancellation { 7 } == 7)
+        let parked = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let entered = Flag()
+        let caller = Task {
+            try await abandoningOnCancellation {
+                await withCheckedContinuation { continuation in
+                    parked.withLock { $0 = continuation }
+                    entered.set()
+                }
+            }
+        }
+        try await entered.waitUntilSet()
+        let start = ContinuousClock.now
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // Let the abandoned body end, so no task is left waiting.
+        parked.withLock { $0 }?.resume()
     }
 
     @Test func aWaitEndsOnASignalOnItsTimeoutOrWhenCancelled() async throws {

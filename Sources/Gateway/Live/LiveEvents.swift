@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -71,6 +72,11 @@ public final class LiveEvents: Service, Sendable {
     private let watched = Mutex<Set<Int64>>([])
     let instance = UUID().uuidString
     private let subscribers = Mutex<[Int64: [UUID: Subscription]]>([:])
+    /// Set once the LISTEN is in place, so the next outage starts its backoff afresh.
+    private let listened = Atomic<Bool>(false)
+    /// The bound on each of this service's own statements (a connection that died can leave a
+    /// query unanswered for good, and the service must still stop).
+    static let statementTimeout = Duration.seconds(5)
     static let maxPending = 20_000
 
     public init(
@@ -126,8 +132,9 @@ public final class LiveEvents: Service, Sendable {
                 await group.waitForAll()
             }
         }
-        _ = try? await client.query(
-            "DELETE FROM live_feed_subscribers WHERE instance = \(instance)", logger: logger)
+        _ = try? await withDeadline(Self.statementTimeout) { [client, instance, logger] in
+            try await client.query("DELETE FROM live_feed_subscribers WHERE instance = \(instance)", logger: logger)
+        }
         // Whoever is connected hears that the feed ended.
         for subscription in subscribers.withLock({ $0.values.flatMap(\.values) }) { subscription.continuation.finish() }
     }
@@ -139,18 +146,20 @@ public final class LiveEvents: Service, Sendable {
         while !Task.isCancelled {
             let local = Array(subscribers.withLock { Set($0.keys) })
             do {
-                try await client.query(
-                    """
-                    WITH renewed AS (
-                        INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
-                        SELECT u, \(instance), now() + interval '5 seconds' FROM unnest(\(local)::int8[]) u
-                        ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
-                    )
-                    DELETE FROM live_feed_subscribers WHERE expires_at < now()
-                    """, logger: logger)
-                let all = try await client.query(
-                    "SELECT DISTINCT user_id FROM live_feed_subscribers WHERE expires_at > now()", logger: logger
-                ).collect().map { try $0.decode(Int64.self) }
+                let all = try await withDeadline(Self.statementTimeout) { [client, instance, logger] in
+                    try await client.query(
+                        """
+                        WITH renewed AS (
+                            INSERT INTO live_feed_subscribers (user_id, instance, expires_at)
+                            SELECT u, \(instance), now() + interval '5 seconds' FROM unnest(\(local)::int8[]) u
+                            ON CONFLICT (user_id, instance) DO UPDATE SET expires_at = excluded.expires_at
+                        )
+                        DELETE FROM live_feed_subscribers WHERE expires_at < now()
+                        """, logger: logger)
+                    return try await client.query(
+                        "SELECT DISTINCT user_id FROM live_feed_subscribers WHERE expires_at > now()", logger: logger
+                    ).collect().map { try $0.decode(Int64.self) }
+                }
                 // Read the local subscribers again: one may have registered during the queries.
                 watched.withLock { $0 = Set(all).union(subscribers.withLock { $0.keys }) }
             } catch {
@@ -170,7 +179,9 @@ public final class LiveEvents: Service, Sendable {
             guard !batch.isEmpty else { continue }
             do {
                 for payload in try Self.payloads(batch) {
-                    try await client.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
+                    try await withDeadline(Self.statementTimeout) { [client, logger] in
+                        _ = try await client.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
+                    }
                 }
             } catch {
                 logger.debug("live events not published", metadata: ["error": "\(error)", "events": "\(batch.count)"])
@@ -203,16 +214,19 @@ public final class LiveEvents: Service, Sendable {
         var backoff = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
-                    try await connection.listen(on: Self.channel) { notifications in
-                        backoff = .milliseconds(200)
-                        for try await notification in notifications { self.dispatch(notification.payload) }
+                try await abandoningOnCancellation { [client] in
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            self.listened.store(true, ordering: .relaxed)
+                            for try await notification in notifications { self.dispatch(notification.payload) }
+                        }
                     }
                 }
             } catch {
                 if Task.isCancelled { return }
                 logger.debug("live event feed unavailable; retrying", metadata: ["error": "\(error)"])
             }
+            if listened.exchange(false, ordering: .relaxed) { backoff = .milliseconds(200) }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(10))
         }
