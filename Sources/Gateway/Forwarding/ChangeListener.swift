@@ -13,34 +13,23 @@ struct ChangeListener: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var backoff = Duration.milliseconds(200)
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: ChangeNotice.channel) { notifications in
-                            // Whatever changed while we were not listening is forgotten too.
-                            accounts.invalidate()
-                            pairs.invalidate()
-                            backoff = .milliseconds(200)
-                            for try await notification in notifications {
-                                switch notification.payload {
-                                case ChangeNotice.accounts: accounts.invalidate()
-                                case ChangeNotice.pairs: pairs.invalidate()
-                                default:
-                                    accounts.invalidate()
-                                    pairs.invalidate()
-                                }
-                            }
-                        }
+            await listenLoop(
+                client: client, channel: ChangeNotice.channel, logger: logger,
+                unavailable: "change notifications unavailable; caches expire on their own",
+                listening: {
+                    // Whatever changed while we were not listening is forgotten too.
+                    accounts.invalidate()
+                    pairs.invalidate()
+                },
+                received: { payload in
+                    switch payload {
+                    case ChangeNotice.accounts: accounts.invalidate()
+                    case ChangeNotice.pairs: pairs.invalidate()
+                    default:
+                        accounts.invalidate()
+                        pairs.invalidate()
                     }
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.debug(
-                        "change notifications unavailable; caches expire on their own", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
-            }
+                })
         }
     }
 }

@@ -72,8 +72,6 @@ public final class LiveEvents: Service, Sendable {
     private let watched = Mutex<Set<Int64>>([])
     let instance = UUID().uuidString
     private let subscribers = Mutex<[Int64: [UUID: Subscription]]>([:])
-    /// Set once the LISTEN is in place, so the next outage starts its backoff afresh.
-    private let listened = Atomic<Bool>(false)
     /// The bound on each of this service's own statements (a connection that died can leave a
     /// query unanswered for good, and the service must still stop).
     static let statementTimeout = Duration.seconds(5)
@@ -127,7 +125,12 @@ public final class LiveEvents: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.flushLoop() }
-                group.addTask { await self.listenLoop() }
+                group.addTask {
+                    await Gateway.listenLoop(
+                        client: self.client, channel: Self.channel, logger: self.logger,
+                        unavailable: "live event feed unavailable; retrying", listening: {},
+                        received: { self.dispatch($0) })
+                }
                 group.addTask { await self.watchLoop() }
                 await group.waitForAll()
             }
@@ -208,28 +211,6 @@ public final class LiveEvents: Service, Sendable {
         }
         if !current.isEmpty { payloads.append("[" + current.joined(separator: ",") + "]") }
         return payloads
-    }
-
-    private func listenLoop() async {
-        var backoff = Duration.milliseconds(200)
-        while !Task.isCancelled {
-            do {
-                try await abandoningOnCancellation { [client] in
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: Self.channel) { notifications in
-                            self.listened.store(true, ordering: .relaxed)
-                            for try await notification in notifications { self.dispatch(notification.payload) }
-                        }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug("live event feed unavailable; retrying", metadata: ["error": "\(error)"])
-            }
-            if listened.exchange(false, ordering: .relaxed) { backoff = .milliseconds(200) }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(10))
-        }
     }
 
     /// Hands each event of a batch to the local subscribers of its user, as its JSON text.
