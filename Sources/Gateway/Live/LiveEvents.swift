@@ -126,7 +126,7 @@ public final class LiveEvents: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.flushLoop() }
                 group.addTask {
-                    await Gateway.listenLoop(
+                    await listenLoop(
                         client: self.client, channel: Self.channel, logger: self.logger,
                         unavailable: "live event feed unavailable; retrying", listening: {},
                         received: { self.dispatch($0) })
