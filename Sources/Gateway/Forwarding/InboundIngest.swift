@@ -182,13 +182,16 @@ struct StoreUpdates: PostgresPreparedStatement {
             -- here if no job of its key waits or runs, as a claim would judge it.
             SELECT d.*, \(startsHere) AS start FROM decided d WHERE NOT d.routed
         ), route_jobs AS (
-            -- The payload carries the event (RouteJob.Payload), so routing does not read it back.
+            -- A route job started here carries the event (RouteJob.Payload), so routing does not
+            -- read it back; one left for a claim names it only (a copy would cost every webhook
+            -- of a web-only process, which routes nothing, and the worker reads it in one lookup).
             INSERT INTO jobs (kind, lane, payload, max_attempts, ordering_key, state, attempt, lease_token,
                 lease_expires_at, attempted_at)
             SELECT 'forward.route', lane,
-                jsonb_build_object('eventID', id, 'event', jsonb_build_object(
+                CASE WHEN start THEN jsonb_build_object('eventID', id, 'event', jsonb_build_object(
                     'source', source, 'accountID', account_id, 'update', payload, 'receivedAt', received_at,
-                    'groupKey', NULLIF(group_key, ''), 'plan', plan)),
+                    'groupKey', NULLIF(group_key, ''), 'plan', plan))
+                ELSE jsonb_build_object('eventID', id) END,
                 max_attempts, NULLIF(ordering_key, ''), \(runningIfStarted)
             FROM picked ORDER BY n
             \(returningJob)

@@ -12,8 +12,9 @@ import TelegramBotAPI
 struct RouteJob: JobHandler {
     struct Payload: Codable, Sendable {
         var eventID: Int64
-        /// The stored event itself, written by the ingest statement so routing does not read it
-        /// back (nil in jobs enqueued before it did).
+        /// The stored event itself, written by the ingest statement into a route job it starts
+        /// at once, so routing does not read it back; nil in one left for a claim (and in jobs
+        /// enqueued by other paths), which loads the event by its id.
         var event: Event?
 
         struct Event: Codable, Sendable {

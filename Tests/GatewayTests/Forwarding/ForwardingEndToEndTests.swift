@@ -276,14 +276,28 @@ import Testing
     }
 
     /// A gateway that runs no workers leaves routing to the processes that do: its webhook stores
-    /// the update with a route job, and does not spend the request on routing.
+    /// the update with a route job that names the stored event only, and does not spend the
+    /// request on routing. A worker in another gateway reads the update back and delivers it.
     @Test func withoutLocalWorkersTheWebhookStoresARouteJob() async throws {
         try await ForwardingWorld.run(configure: { $0.jobs.enabled = false }) { world in
             try await world.pair(to: .discordWebhook)
             try await world.post("routed by a worker elsewhere")
             let kinds = "SELECT count(*) FROM jobs WHERE kind = "
             #expect(try await world.count(kinds + "'forward.route'") == 1)
+            #expect(try await world.count(kinds + "'forward.route' AND payload ? 'event'") == 0)
             #expect(try await world.count(kinds + "'forward.deliver'") == 0)
+            #expect(world.discordMessages.isEmpty)
+
+            let platforms = world.app.app.config.platforms
+            try await TestApp.with(database: world.database.url) { config in
+                config.platforms = platforms
+                config.jobs.pollInterval = .milliseconds(200)
+            } _: { _ in
+                try await world.waitUntil("a worker elsewhere delivers the message") {
+                    world.discordMessages.count == 1
+                }
+            }
+            #expect(world.discordMessages.map(\.content) == ["routed by a worker elsewhere"])
         }
     }
 
