@@ -160,7 +160,7 @@ struct StoreUpdates: PostgresPreparedStatement {
                 external_id, payload, group_key, lane, max_attempts, ordering_key, plan, candidate, inline, n)
         ), events AS (
             INSERT INTO inbound_events (source, account_id, external_id, payload, group_key)
-            SELECT source, account_id, external_id, payload::jsonb, NULLIF(group_key, '') FROM input ORDER BY n
+            SELECT source, account_id, external_id, payload::json, NULLIF(group_key, '') FROM input ORDER BY n
             ON CONFLICT (source, account_id, external_id) DO NOTHING
             RETURNING id, source, account_id, external_id, extract(epoch FROM received_at)::float8 AS received_at
         ), fresh AS (

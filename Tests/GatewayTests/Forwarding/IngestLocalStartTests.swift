@@ -53,6 +53,26 @@ import Testing
         ).collect().map { try $0.decode((Int64, String, Int, Bool).self) }
     }
 
+    /// The stored update is the text Telegram sent, byte for byte (its spacing and key order
+    /// too): what a route job or an album reads back is what arrived.
+    @Test func theUpdateIsStoredAsSent() async throws {
+        try await TestDatabase.required.withClient { client in
+            try await client.query("TRUNCATE jobs, inbound_events")
+            let logger = Logger(label: "test.ingest")
+            let queue = JobQueue(client: client, configuration: JobQueue.Configuration(), logger: logger)
+            let json = #"""
+                { "update_id" : 501, "message" : {"text":"caf\u00e9  \ud83d\ude00", "message_id":501,
+                "date":1700000000, "chat":{"type":"group","id":-500,"title":"t"}} }
+                """#
+            let update = try #require(try InboundUpdate.telegram(Data(json.utf8), accountID: 77, plan: "elite"))
+            let stored = try await InboundIngest.store(
+                [update], client: client, queue: queue, timeout: .seconds(10), logger: logger)
+            #expect(stored == [true])
+            let rows = try await client.query("SELECT payload::text FROM inbound_events").collect()
+            #expect(try rows.map { try $0.decode(String.self) } == [json])
+        }
+    }
+
     @Test func routeJobsThatHeadTheirChatStartAtIngestAndTheRestQueueInOrder() async throws {
         try await TestDatabase.required.withClient { client in
             try await client.query("TRUNCATE jobs, inbound_events")
