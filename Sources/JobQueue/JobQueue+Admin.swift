@@ -149,22 +149,17 @@ extension JobQueue {
     /// `discardedRetention`, in batches so no statement holds many locks. Returns how many.
     @discardableResult
     public func prune(retention: Duration, discardedRetention: Duration, batchSize: Int = 5000) async throws -> Int {
-        var total = 0
-        while true {
-            let rows = try await client.query(
-                """
-                DELETE FROM jobs WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE (state = 'completed' AND finished_at < now() - \(Double(retention.milliseconds))::float8 * interval '1 millisecond')
-                       OR (state IN ('discarded', 'cancelled') AND finished_at < now() - \(Double(discardedRetention.milliseconds))::float8 * interval '1 millisecond')
-                    LIMIT \(Int64(batchSize))
-                    FOR UPDATE SKIP LOCKED
-                )
-                RETURNING id
-                """, logger: logger
-            ).collect()
-            total += rows.count
-            if rows.count < batchSize { return total }
+        try await client.deleteInBatches(of: batchSize, logger: logger) { limit in
+            """
+            DELETE FROM jobs WHERE id IN (
+                SELECT id FROM jobs
+                WHERE (state = 'completed' AND finished_at < now() - \(Double(retention.milliseconds))::float8 * interval '1 millisecond')
+                   OR (state IN ('discarded', 'cancelled') AND finished_at < now() - \(Double(discardedRetention.milliseconds))::float8 * interval '1 millisecond')
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """
         }
     }
 

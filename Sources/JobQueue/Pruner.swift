@@ -1,4 +1,5 @@
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 
 /// Deletes finished jobs past their retention on an interval, keeping the hot table small. Safe to
@@ -30,6 +31,22 @@ public struct JobPruner: Service {
                 logger.warning("job pruning failed; will retry", metadata: ["error": "\(error)"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
+
+extension PostgresClient {
+    /// Runs a batched DELETE until a batch comes back short, so no statement holds many locks;
+    /// returns how many rows went. `statement` gets the batch size and must return one row per
+    /// deleted row (`RETURNING`).
+    public func deleteInBatches(
+        of batchSize: Int, logger: Logger, _ statement: (Int64) -> PostgresQuery
+    ) async throws -> Int {
+        var total = 0
+        while true {
+            let rows = try await query(statement(Int64(batchSize)), logger: logger).collect()
+            total += rows.count
+            if rows.count < batchSize { return total }
         }
     }
 }

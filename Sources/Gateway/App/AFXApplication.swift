@@ -199,6 +199,8 @@ public func buildApplication(
             JobPruner(
                 queue: jobQueue, retention: config.jobs.retention, discardedRetention: config.jobs.discardedRetention,
                 logger: jobLogger))
+        services.append(
+            InboundRetention(client: postgres, retention: config.platforms.inboundRetention, logger: jobLogger))
     }
     if serveHTTP { services.append(http) }
     return AFXApplication(

@@ -69,6 +69,8 @@ public struct AppConfig: Sendable {
         /// How long album items are gathered before the album is sent as one group.
         public var albumWindow: Duration = .milliseconds(1500)
         public var requestTimeout: Duration = .seconds(20)
+        /// How long received updates are kept (and a platform's retry of one recognised).
+        public var inboundRetention: Duration = .seconds(7 * 86400)
     }
 
     /// Discord Gateway sessions (channel messages arrive only over them) and interactions.

@@ -196,6 +196,11 @@ enum Settings {
         Setting(key: "platforms.requestTimeout", defaultValue: "20s") { config, text throws(ConfigValue.Invalid) in
             config.platforms.requestTimeout = try ConfigValue.duration(text, in: .seconds(1) ... .seconds(300))
         },
+        // At least two days: longer than a pair's longest delay (a day) and its deliveries' retries.
+        Setting(key: "platforms.inboundRetention", defaultValue: "7d") { config, text throws(ConfigValue.Invalid) in
+            config.platforms.inboundRetention = try ConfigValue.duration(
+                text, in: .seconds(2 * 86400) ... .seconds(365 * 86400))
+        },
     ]
 
     static let secrets: [SecretSetting] = [
