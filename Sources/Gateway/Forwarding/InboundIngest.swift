@@ -177,9 +177,11 @@ struct StoreUpdates: PostgresPreparedStatement {
                     SELECT 1 FROM jobs q WHERE q.ordering_key = f.ordering_key AND q.state IN ('available', 'running')
                 ) ELSE false END AS routed
             FROM fresh f
-        ), picked AS (
+        ), picked AS MATERIALIZED (
             -- A candidate (first of its ordering key in this batch, within the reservation) starts
-            -- here if no job of its key waits or runs, as a claim would judge it.
+            -- here if no job of its key waits or runs, as a claim would judge it. (MATERIALIZED
+            -- here and in deliveries: inlined, `start` and its lookup were planned and run once
+            -- for each of the five columns that read it.)
             SELECT d.*, \(startsHere) AS start FROM decided d WHERE NOT d.routed
         ), route_jobs AS (
             -- A route job started here carries the event (RouteJob.Payload), so routing does not
@@ -195,7 +197,7 @@ struct StoreUpdates: PostgresPreparedStatement {
                 max_attempts, NULLIF(ordering_key, ''), \(runningIfStarted)
             FROM picked ORDER BY n
             \(returningJob)
-        ), deliveries AS (
+        ), deliveries AS MATERIALIZED (
             SELECT d.*, e.id AS event_id, \(startsHere) AS start
             FROM unnest($15::int8[], $16::int2[], $17::text[], $18::int8[], $19::int4[], $20::text[], $21::text[],
                 $22::bool[]) WITH ORDINALITY AS d(position, lane, payload, delay, max_attempts, unique_key,
