@@ -144,7 +144,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
             sendTimes[sequence] = at
             ackTimes[sequence] = acked
         }
-        let measuredFrom = (sendTimes.filter { $0 > 0 }.min() ?? 0) + warmup
+        let firstSend = sendTimes.filter { $0 > 0 }.min() ?? 0
+        let measuredFrom = firstSend + warmup
         // The webhook's own answer time: the part of the latency spent before the 200.
         let acks = LatencyRecorder()
         for (sent, acked) in zip(sendTimes, ackTimes) where sent >= measuredFrom && acked > 0 {
@@ -155,6 +156,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         var seen = Set<Int>()
         var firstDelivery = Double.infinity
         var lastDelivery = 0.0
+        var arrivals = [Double](repeating: -1, count: sendTimes.count)
         for chat in 0..<chats {
             var previous = -1
             for message in discord.messages(inChannel: Self.channelID(chat)) {
@@ -163,12 +165,15 @@ struct BenchE2ECommand: AsyncParsableCommand {
                 if sequence < previous { reordered += 1 }
                 previous = max(previous, sequence)
                 let at = message.timestamp.timeIntervalSince1970
+                arrivals[sequence] = at
                 firstDelivery = min(firstDelivery, at)
                 lastDelivery = max(lastDelivery, at)
                 if sendTimes[sequence] >= measuredFrom { latencies.record((at - sendTimes[sequence]) * 1000) }
             }
         }
-        if let times { try writeTimes(to: times, sendTimes: sendTimes, ackTimes: ackTimes, discord: discord) }
+        if let times {
+            try writeTimes(to: times, origin: firstSend, sendTimes: sendTimes, ackTimes: ackTimes, arrivals: arrivals)
+        }
         let acked = acknowledged
         let lost = max(0, acked - seen.count)
         let throughput = seen.count > 1 ? Double(seen.count) / max(lastDelivery - firstDelivery, 0.001) : 0
@@ -183,17 +188,9 @@ struct BenchE2ECommand: AsyncParsableCommand {
     }
 
     /// Per-message times for looking at a run's course (bursts, start-up), relative to the first send.
-    func writeTimes(to path: String, sendTimes: [Double], ackTimes: [Double], discord: DiscordSimulator) throws {
-        var arrivals = [Double](repeating: -1, count: sendTimes.count)
-        for chat in 0..<chats {
-            for message in discord.messages(inChannel: Self.channelID(chat)) {
-                guard let sequence = Self.sequence(in: message.content), arrivals.indices.contains(sequence) else {
-                    continue
-                }
-                arrivals[sequence] = message.timestamp.timeIntervalSince1970
-            }
-        }
-        let origin = sendTimes.filter { $0 > 0 }.min() ?? 0
+    func writeTimes(
+        to path: String, origin: Double, sendTimes: [Double], ackTimes: [Double], arrivals: [Double]
+    ) throws {
         func relative(_ time: Double) -> String { time > 0 ? String(format: "%.6f", time - origin) : "-1" }
         var lines =
             "# sequence sent answered delivered; seconds after the first send, at \(String(format: "%.6f", origin)) (Unix time)\n"
