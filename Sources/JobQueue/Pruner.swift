@@ -23,15 +23,23 @@ public struct JobPruner: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await repeatUntilShutdown(every: interval) {
             do {
                 let deleted = try await queue.prune(retention: retention, discardedRetention: discardedRetention)
                 if deleted > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(deleted)"]) }
             } catch {
                 logger.warning("job pruning failed; will retry", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+}
+
+/// Runs `body` now and then every `interval` until graceful shutdown (or cancellation), which
+/// cuts a wait short but lets a running `body` finish: the loop of the periodic clean-ups.
+public func repeatUntilShutdown(every interval: Duration, _ body: () async -> Void) async {
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await body()
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
 }
 

@@ -20,7 +20,7 @@ struct InboundRetention: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await repeatUntilShutdown(every: interval) {
             do {
                 let deleted = try await prune()
                 if deleted > 0 {
@@ -29,7 +29,6 @@ struct InboundRetention: Service {
             } catch {
                 logger.warning("inbound retention failed; will retry", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
