@@ -53,7 +53,7 @@ import Testing
         let child = try ChildProcess(
             RepoPaths.afxBinary, ["serve", "--port", port],
             environment: try await environment(["AFX_SERVER_SHUTDOWN_TIMEOUT": "10s"]))
-        #expect(await child.waitForOutput("listening", timeout: .seconds(30)), "\(child.output)")
+        try #require(await child.waitForOutput("listening", timeout: .seconds(30)), "\(child.report)")
         let certificates = try await TestCertificates.shared()
         let client = HTTPClient(configuration: try .testClient(trusting: certificates.caPath))
         let base = "https://localhost:\(port)"
@@ -73,7 +73,7 @@ import Testing
         #expect(response.status == 200)
         #expect(response.body == "slept 1500 ms\n")
         let status = await child.waitForExit(timeout: .seconds(15))
-        #expect(status == 0, "\(child.output.stderr)")
+        #expect(status == 0, "\(child.report)")
         try await client.shutdown()
     }
 }

@@ -43,7 +43,7 @@ struct ExternalSleep: JobHandler {
                     let completed = try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'completed'")
                     let running = try await client.count("SELECT count(*)::int FROM jobs WHERE state = 'running'")
                     return completed >= 16 && running > 0
-                }, "\(worker.output.stderr)")
+                }, "\(worker.report)")
             worker.signal(SIGKILL)
             _ = await worker.waitForExit(timeout: .seconds(5))
             let orphaned = try await client.query(

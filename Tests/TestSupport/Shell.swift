@@ -81,10 +81,14 @@ public final class ChildProcess: @unchecked Sendable {
     public let process = Process()
     private let files: OutputFiles
 
+    /// Crash reports kept short (the crashing thread's innermost frames, no image list), so a
+    /// failure message quoting the output still shows where the process died.
+    static let backtraceSettings = "interactive=no,color=no,threads=crashed,registers=none,images=none,limit=24,top=0"
+
     public init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = environment
+        process.environment = environment.merging(["SWIFT_BACKTRACE": Self.backtraceSettings]) { given, _ in given }
         process.currentDirectoryURL = RepoPaths.root
         files = try OutputFiles()
         process.standardOutput = files.stdoutHandle
@@ -94,6 +98,17 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public var output: (stdout: String, stderr: String) { files.read() }
+
+    /// Both outputs for a failure message, then the lines saying why the process crashed if it
+    /// did, repeated last: a long message may be shown cut in the middle.
+    public var report: String {
+        let (stdout, stderr) = files.read()
+        let crash = (stdout + stderr).split(separator: "\n").filter {
+            $0.contains("Fatal error") || $0.contains("Program crashed")
+        }
+        let report = "stdout:\n\(stdout)\nstderr:\n\(stderr)"
+        return crash.isEmpty ? report : report + "\ncrashed: " + crash.joined(separator: " / ")
+    }
 
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 

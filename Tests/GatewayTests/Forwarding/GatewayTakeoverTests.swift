@@ -50,7 +50,7 @@ import Testing
             let second = try ChildProcess(
                 RepoPaths.afxBinary, ["work"],
                 environment: environment(world, discordBase: discordBase, telegramBase: telegramBase, name: "second"))
-            #expect(await second.waitForOutput("workers started", timeout: .seconds(60)), "\(second.output)")
+            #expect(await second.waitForOutput("workers started", timeout: .seconds(60)), "\(second.report)")
 
             try world.discord.postUserMessage(
                 channelID: ForwardingWorld.discordChannel, authorID: "300000000000000001", content: "before")
