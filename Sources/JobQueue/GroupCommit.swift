@@ -42,16 +42,21 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Batches flushed so far.
     public var batchCount: Int { state.withLock { $0.batches } }
 
-    /// Runs `flushers` concurrent flush loops until `stop()`, then drains what is queued.
+    /// Runs `flushers` concurrent flush loops until `stop()` or cancellation, then drains what is
+    /// queued. (An idle flusher waits on a continuation, which cancellation alone would not end.)
     public func run(flushers: Int) async {
         state.withLock {
             $0.running = true
             $0.stopping = false
         }
-        await withDiscardingTaskGroup { group in
-            for _ in 0..<flushers {
-                group.addTask { await self.flushLoop() }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                for _ in 0..<flushers {
+                    group.addTask { await self.flushLoop() }
+                }
             }
+        } onCancel: {
+            stop()
         }
     }
 

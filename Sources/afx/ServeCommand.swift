@@ -31,17 +31,16 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logging.bootstrap(level: config.logLevel)
         for warning in loaded.warnings { logger.warning("\(warning)") }
 
-        let app: AFXApplication
         do {
             let scheme = config.server.plainHTTP ? "http" : "https"
             let host = config.server.host
-            app = try buildApplication(config, logger: logger) { port in
+            let app = try buildApplication(config, logger: logger) { port in
                 logger.info("listening", metadata: ["url": "\(scheme)://\(host):\(port)"])
             }
+            try await app.run()
         } catch let error as ConfigurationError {
             throw Logging.fail(error.description, code: 78)
         }
-        try await app.run()
         logger.info("stopped")
     }
 }

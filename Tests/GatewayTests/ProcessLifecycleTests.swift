@@ -47,13 +47,32 @@ import Testing
         #expect(result.stdout.contains("server.port"))
     }
 
-    @Test func sigtermDrainsInFlightRequestsAndExitsZero() async throws {
-        let port = try await runProcess("/bin/bash", [RepoPaths.path("scripts/lib/pg.sh"), "free-port"]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Starts `afx serve` on a port the kernel picks (a port chosen beforehand could be taken in
+    /// between by any connection the suite opens) and returns it with the port it listens on.
+    func serve(_ extra: [String: String] = [:]) async throws -> (ChildProcess, port: Int) {
         let child = try ChildProcess(
-            RepoPaths.afxBinary, ["serve", "--port", port],
-            environment: try await environment(["AFX_SERVER_SHUTDOWN_TIMEOUT": "10s"]))
+            RepoPaths.afxBinary, ["serve", "--port", "0"], environment: try await environment(extra))
         try #require(await child.waitForOutput("listening", timeout: .seconds(30)), "\(child.report)")
+        let output = child.output
+        let match = try #require((output.stderr + output.stdout).firstMatch(of: /url=https:\/\/[^ ]+:(\d+)/))
+        return (child, try #require(Int(match.1)))
+    }
+
+    @Test func aPortInUseStopsStartUpWithAClearError() async throws {
+        let (first, port) = try await serve()
+        let second = try await runProcess(
+            RepoPaths.afxBinary, ["serve", "--port", "\(port)"], environment: try await environment(), check: false)
+        #expect(second.status == 78, "\(second.stderr)")
+        #expect(
+            second.stderr.split(separator: "\n").last
+                == "afx: configuration error: server.port (AFX_SERVER_PORT): 127.0.0.1:\(port) is already in use by another process"
+        )
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit(timeout: .seconds(15)) == 0, "\(first.report)")
+    }
+
+    @Test func sigtermDrainsInFlightRequestsAndExitsZero() async throws {
+        let (child, port) = try await serve(["AFX_SERVER_SHUTDOWN_TIMEOUT": "10s"])
         let certificates = try await TestCertificates.shared()
         let client = HTTPClient(configuration: try .testClient(trusting: certificates.caPath))
         let base = "https://localhost:\(port)"

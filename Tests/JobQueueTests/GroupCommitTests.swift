@@ -50,6 +50,17 @@ import Testing
         #expect(store.writes.withLock { $0 } == [[1, -2, 3]])
     }
 
+    /// Cancelling `run` ends it even while its flushers wait for work: a service group that cancels
+    /// its services (one failed to start, say) gives them two seconds before it crashes the process.
+    @Test(.timeLimit(.minutes(1))) func cancellingRunEndsItsIdleFlushers() async throws {
+        let commit = GroupCommit<Int, Int>(maxBatch: 10) { $0.map { $0 * 10 } }
+        let running = Task { await commit.run(flushers: 2) }
+        #expect(try await commit.submit(1) == 10)
+        running.cancel()
+        await running.value
+        #expect(!commit.isRunning)
+    }
+
     /// With a linger, a flusher that finds one item waits for more before writing: items submitted
     /// meanwhile share its statement. Without one, the first item is written alone at once.
     @Test(arguments: [true, false])

@@ -6,6 +6,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import JobQueue
 import Logging
+import NIOCore
 import NIOSSL
 import PostgresNIO
 import Prometheus
@@ -35,8 +36,14 @@ public struct AFXApplication: Sendable {
 
     /// Runs every service until SIGTERM/SIGINT (or the task is cancelled), then drains the HTTP
     /// server, the workers and the pool within `server.shutdownTimeout`.
+    /// A listening address another process holds is a `ConfigurationError` naming server.port.
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) async throws {
-        try await serviceGroup(gracefulShutdownSignals: gracefulShutdownSignals).run()
+        do {
+            try await serviceGroup(gracefulShutdownSignals: gracefulShutdownSignals).run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ConfigurationError(
+                key: "server.port", "\(config.server.host):\(config.server.port) is already in use by another process")
+        }
     }
 
     public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = []) -> ServiceGroup {
