@@ -207,7 +207,12 @@ public func buildApplication(
                 queue: jobQueue, retention: config.jobs.retention, discardedRetention: config.jobs.discardedRetention,
                 logger: jobLogger))
         services.append(
-            InboundRetention(client: postgres, retention: config.platforms.inboundRetention, logger: jobLogger))
+            Retention(
+                client: postgres,
+                periods: .init(
+                    inbound: config.platforms.inboundRetention, links: config.platforms.linkRetention,
+                    logs: config.analytics.logRetention),
+                logger: jobLogger))
     }
     if serveHTTP { services.append(http) }
     return AFXApplication(

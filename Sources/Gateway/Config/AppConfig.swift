@@ -71,6 +71,9 @@ public struct AppConfig: Sendable {
         public var requestTimeout: Duration = .seconds(20)
         /// How long received updates are kept (and a platform's retry of one recognised).
         public var inboundRetention: Duration = .seconds(7 * 86400)
+        /// How long a forwarded message's copies are remembered (edits, deletions and replies of
+        /// the original reach them).
+        public var linkRetention: Duration = .seconds(90 * 86400)
     }
 
     /// Discord Gateway sessions (channel messages arrive only over them) and interactions.
@@ -103,6 +106,8 @@ public struct AppConfig: Sendable {
         public var rollupInterval: Duration = .seconds(30)
         /// Rows younger than this wait for the next rollup (so none still committing is skipped).
         public var settle: Duration = .seconds(10)
+        /// How long delivery and error log rows are kept (reports keep counting them afterwards).
+        public var logRetention: Duration = .seconds(30 * 86400)
     }
 
     /// The admin API answers only admins connecting from these networks.

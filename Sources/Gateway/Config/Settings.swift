@@ -186,6 +186,10 @@ enum Settings {
         Setting(key: "analytics.settle", defaultValue: "10s") { config, text throws(ConfigValue.Invalid) in
             config.analytics.settle = try ConfigValue.duration(text, in: .zero ... .seconds(3600))
         },
+        Setting(key: "analytics.logRetention", defaultValue: "30d") { config, text throws(ConfigValue.Invalid) in
+            config.analytics.logRetention = try ConfigValue.duration(
+                text, in: .seconds(86400) ... .seconds(3650 * 86400))
+        },
         Setting(key: "admin.allowedNetworks", defaultValue: "127.0.0.1/32,::1/128", kind: .list) {
             config, text throws(ConfigValue.Invalid) in
             config.admin.allowedNetworks = try ConfigValue.networks(text.split(separator: ",").map(String.init))
@@ -200,6 +204,11 @@ enum Settings {
         Setting(key: "platforms.inboundRetention", defaultValue: "7d") { config, text throws(ConfigValue.Invalid) in
             config.platforms.inboundRetention = try ConfigValue.duration(
                 text, in: .seconds(2 * 86400) ... .seconds(365 * 86400))
+        },
+        // At least two days, like inboundRetention: a delayed pair's edit still finds its copies.
+        Setting(key: "platforms.linkRetention", defaultValue: "90d") { config, text throws(ConfigValue.Invalid) in
+            config.platforms.linkRetention = try ConfigValue.duration(
+                text, in: .seconds(2 * 86400) ... .seconds(3650 * 86400))
         },
     ]
 
