@@ -35,17 +35,18 @@ struct Retention: Service {
                 ("inbound_events", pruneInbound), ("message_links", pruneLinks), ("message_logs", pruneDeliveryLogs),
                 ("error_logs", pruneErrorLogs),
             ]
-            for (table, prune) in prunes {
+            // A stop (or a start-up that failed) cancels the rest, which would only fail.
+            for (table, prune) in prunes where !Task.isCancelled {
                 do {
                     let deleted = try await prune(5000)
                     if deleted > 0 {
                         logger.info(
                             "deleted rows past retention", metadata: ["table": "\(table)", "count": "\(deleted)"])
                     }
-                } catch {
+                } catch  where !Task.isCancelled {
                     logger.warning(
                         "retention failed; will retry", metadata: ["table": "\(table)", "error": "\(error)"])
-                }
+                } catch {}
             }
         }
     }
