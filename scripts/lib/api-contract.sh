@@ -30,18 +30,27 @@ trap cleanup EXIT
 
 scripts/gen-certs "$work/certs" >/dev/null
 psql -h 127.0.0.1 -p "$pg_port" -U afx -d postgres -qc "CREATE DATABASE $database"
-port=$(scripts/lib/pg.sh free-port)
 export DATABASE_URL="postgres://afx@127.0.0.1:$pg_port/$database?sslmode=disable"
 export AFX_ENVIRONMENT=development AFX_LOG_LEVEL=warning
 export AFX_ENCRYPTION_KEY="$(openssl rand -base64 32)" AFX_JWT_SECRET="$(openssl rand -base64 48 | tr -d '\n')"
-export AFX_SERVER_HOST=127.0.0.1 AFX_SERVER_PORT="$port"
+export AFX_SERVER_HOST=127.0.0.1
 export AFX_SERVER_CERTIFICATE="$work/certs/server.crt" AFX_SERVER_PRIVATE_KEY="$work/certs/server.key"
 export AFX_AUTH_BCRYPT_COST=4 AFX_DISCORD_GATEWAY_ENABLED=false
 
 afx="$(swift build --show-bin-path)/afx"
 "$afx" migrate >/dev/null
-"$afx" serve >"$work/serve.log" 2>&1 &
+# Port 0, read back from the "listening" line: a free port picked beforehand could be taken by
+# another connection before the server binds it.
+AFX_LOG_LEVEL=info "$afx" serve --port 0 >"$work/serve.log" 2>&1 &
 server=$!
+port=""
+for _ in $(seq 1 300); do
+  port=$(sed -n 's|.*url=https://[^ ]*:\([0-9][0-9]*\) .*listening.*|\1|p' "$work/serve.log" | head -1)
+  [ -n "$port" ] && break
+  kill -0 "$server" 2>/dev/null || { echo "afx serve stopped:"; cat "$work/serve.log"; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "afx serve did not report its port:"; tail -50 "$work/serve.log"; exit 1; }
 base="https://localhost:$port"
 for _ in $(seq 1 100); do
   curl -sf --cacert "$work/certs/ca.crt" "$base/readyz" >/dev/null 2>&1 && break
