@@ -59,7 +59,7 @@ struct Retention: Service {
             DELETE FROM inbound_events WHERE id IN (
                 SELECT id FROM inbound_events
                 WHERE received_at < least(
-                    now() - \(Self.seconds(periods.inbound))::float8 * interval '1 second',
+                    now() - \(periods.inbound.milliseconds)::float8 * interval '1 millisecond',
                     coalesce((
                         SELECT min(created_at) FROM jobs
                         WHERE kind IN (\(RouteJob.kind), \(DeliverJob.kind)) AND state IN ('available', 'running')
@@ -80,7 +80,7 @@ struct Retention: Service {
             """
             DELETE FROM message_links WHERE (pair_id, source_message_id, part) IN (
                 SELECT pair_id, source_message_id, part FROM message_links
-                WHERE created_at < now() - \(Self.seconds(periods.links))::float8 * interval '1 second'
+                WHERE created_at < now() - \(periods.links.milliseconds)::float8 * interval '1 millisecond'
                 ORDER BY created_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
@@ -106,7 +106,7 @@ struct Retention: Service {
             )
             DELETE FROM message_logs USING oldest
             WHERE message_logs.id = oldest.id
-              AND oldest.created_at < now() - \(Self.seconds(periods.logs))::float8 * interval '1 second'
+              AND oldest.created_at < now() - \(periods.logs.milliseconds)::float8 * interval '1 millisecond'
             RETURNING message_logs.id
             """
         }
@@ -120,7 +120,7 @@ struct Retention: Service {
             """
             DELETE FROM error_logs WHERE id IN (
                 SELECT id FROM error_logs
-                WHERE created_at < now() - \(Self.seconds(periods.logs))::float8 * interval '1 second'
+                WHERE created_at < now() - \(periods.logs.milliseconds)::float8 * interval '1 millisecond'
                 ORDER BY created_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
@@ -129,6 +129,4 @@ struct Retention: Service {
             """
         }
     }
-
-    static func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) }
 }
